@@ -1,0 +1,28 @@
+import type { Config } from 'jest';
+import { join } from 'node:path';
+
+// One Jest project per package; tests import the workspace packages from source
+// (not dist/) so `npm test` needs no build step.
+const moduleNameMapper = {
+  '^@filefield/([a-z0-9-]+)/testing$': '<rootDir>/../$1/src/testing/index.ts',
+  '^@filefield/([a-z0-9-]+)$': '<rootDir>/../$1/src/index.ts',
+};
+
+function project(name: string): Config {
+  return {
+    displayName: name,
+    rootDir: join(__dirname, 'packages', name),
+    testEnvironment: 'node',
+    testMatch: ['<rootDir>/test/**/*.test.ts'],
+    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+    moduleNameMapper,
+  };
+}
+
+const config: Config = {
+  // Probes PostgreSQL, MariaDB and an external S3 server once; see test-support/services.ts.
+  globalSetup: '<rootDir>/test-support/global-setup.ts',
+  projects: ['core'].map(project),
+};
+
+export default config;

@@ -1,0 +1,76 @@
+/**
+ * Every error filefield throws is a `FileFieldError` with a stable `code`, so callers can
+ * branch on `err.code` (or `instanceof`) instead of parsing messages. Driver-native errors are
+ * kept as `cause`; messages never contain credentials.
+ */
+export class FileFieldError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A name that could escape the storage or is otherwise unsafe (Django's SuspiciousFileOperation). */
+export class SuspiciousFileOperation extends FileFieldError {
+  constructor(message: string) {
+    super('E_SUSPICIOUS_NAME', message);
+  }
+}
+
+/** The named file does not exist in the storage. Every driver maps its native not-found to this. */
+export class FileNotFoundError extends FileFieldError {
+  readonly fileName: string;
+
+  constructor(fileName: string, options?: { cause?: unknown }) {
+    super('E_FILE_NOT_FOUND', `File '${fileName}' does not exist in the storage.`, options);
+    this.fileName = fileName;
+  }
+}
+
+/** An exclusive write found the name already taken (the storage kept the existing file). */
+export class FileExistsError extends FileFieldError {
+  readonly fileName: string;
+
+  constructor(fileName: string, message?: string, options?: { cause?: unknown }) {
+    super('E_FILE_EXISTS', message ?? `File '${fileName}' already exists in the storage.`, options);
+    this.fileName = fileName;
+  }
+}
+
+/** A FieldFile was used for I/O while no file is associated with it (Django's ValueError). */
+export class NoFileError extends FileFieldError {
+  constructor(fieldName: string) {
+    super('E_NO_FILE', `The '${fieldName}' attribute has no file associated with it.`);
+  }
+}
+
+/** Options or environment are wrong; the message names the setting to fix. */
+export class ConfigurationError extends FileFieldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_CONFIG', message, options);
+  }
+}
+
+/** The storage refused the credentials or the operation (S3 403, fs EACCES). */
+export class PermissionDeniedError extends FileFieldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_PERMISSION_DENIED', message, options);
+  }
+}
+
+/** The storage could not be reached or answered with a server error. */
+export class StorageUnavailableError extends FileFieldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/** A file object was used in a way its mode does not allow (read on 'w', write on 'r', use after close). */
+export class FileModeError extends FileFieldError {
+  constructor(message: string) {
+    super('E_FILE_MODE', message);
+  }
+}

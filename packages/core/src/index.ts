@@ -1,0 +1,28 @@
+export { ContentFile, LocalFile, type Content, type ContentSource, toContentSource, contentName, knownSize } from './content';
+export {
+  FileDeletionScheduler,
+  PendingFileChanges,
+  type DeletionCandidate,
+  type DeletionErrorHandler,
+  type DeletionOutcome,
+  type ReferenceChecker,
+} from './deletion';
+export { FileSystemStorage, type FileSystemStorageOptions } from './drivers/filesystem/filesystem-storage';
+export { MemoryStorage, type MemoryStorageOptions } from './drivers/memory/memory-storage';
+export {
+  ConfigurationError,
+  FileExistsError,
+  FileFieldError,
+  FileModeError,
+  FileNotFoundError,
+  NoFileError,
+  PermissionDeniedError,
+  StorageUnavailableError,
+  SuspiciousFileOperation,
+} from './errors';
+export { FileFieldDefinition, type FileFieldOptions, type UploadTo } from './field';
+export { FieldFile, type FieldFileHost, type FieldFileSaveOptions } from './field-file';
+export { alternativeName, getValidFileName, joinName, randomSuffix, splitName, validateFileName } from './names';
+export { DEFAULT_STORAGE, StorageRegistry, storages, type StorageRef } from './registry';
+export { Storage, type DirectoryListing, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
+export { StorageFile, type OpenMode } from './storage-file';

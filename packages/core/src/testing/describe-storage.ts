@@ -1,0 +1,294 @@
+/**
+ * The storage conformance suite: every driver runs this same suite (Shrine's storage linter,
+ * Django's reusable storage tests). Use it from a Jest test file:
+ *
+ *   describeStorage('S3Storage', (options) => new S3Storage({ ...config, ...options }));
+ *
+ * The factory gets `{ fileOverwrite }` and must return a storage on a location the suite may
+ * write to; every test works under its own random directory and cleans it up.
+ */
+import { createHash } from 'node:crypto';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ContentFile, LocalFile } from '../content';
+import { FileExistsError, FileModeError, FileNotFoundError, SuspiciousFileOperation } from '../errors';
+import { randomSuffix } from '../names';
+import type { Storage } from '../storage';
+
+export interface ConformanceOptions {
+  /** Size of the streamed large file (default 64 MiB); 0 skips that test. */
+  largeFileBytes?: number;
+  /** Check that a large save and read stay within bounded memory (false for MemoryStorage). */
+  boundedMemory?: boolean;
+  /** Whether `url()` works with the factory's configuration (default true). */
+  urls?: boolean;
+  /** Parallel saves of one name with fileOverwrite off (default 20). */
+  concurrentSaves?: number;
+  /** Per-test timeout in ms (default 60 s). */
+  timeout?: number;
+}
+
+export type StorageFactory = (options: { fileOverwrite: boolean }) => Storage | Promise<Storage>;
+
+const UNSAFE_NAMES = ['../escape.txt', 'dir/../../escape.txt', '/etc/passwd', 'a\\..\\..\\b.txt', 'nul\0byte.txt', 'ctl\nname.txt', '', 'dir/', 'C:/windows.txt'];
+
+export function describeStorage(label: string, factory: StorageFactory, options: ConformanceOptions = {}): void {
+  const largeFileBytes = options.largeFileBytes ?? 64 * 1024 * 1024;
+  const timeout = options.timeout ?? 60_000;
+
+  describe(`${label} conforms to the storage contract`, () => {
+    let storage: Storage;
+    let unique: Storage;
+    let dir: string;
+
+    beforeAll(async () => {
+      storage = await factory({ fileOverwrite: true });
+      unique = await factory({ fileOverwrite: false });
+    });
+
+    beforeEach(() => {
+      dir = `conformance-${randomSuffix(10)}`;
+    });
+
+    afterEach(async () => {
+      await removeTree(storage, dir);
+    }, timeout);
+
+    it('passes the default_storage doctest: exists, open w, write, close, read, delete', async () => {
+      const name = `${dir}/storage_test`;
+      expect(await storage.exists(name)).toBe(false);
+      const writer = storage.open(name, 'w');
+      await writer.write('storage contents');
+      await writer.close();
+      expect(await storage.exists(name)).toBe(true);
+      const reader = storage.open(name, 'r');
+      expect((await reader.read()).toString()).toBe('storage contents');
+      await reader.close();
+      await storage.delete(name);
+      expect(await storage.exists(name)).toBe(false);
+    }, timeout);
+
+    it('saves every kind of content and reports size and modification time', async () => {
+      const source = await mkdtemp(join(tmpdir(), 'filefield-conformance-'));
+      try {
+        const localPath = join(source, 'local.bin');
+        await writeFile(localPath, 'from disk');
+        const contents: Array<[string, Parameters<Storage['save']>[1], string]> = [
+          ['string.txt', 'a string', 'a string'],
+          ['buffer.bin', Buffer.from('a buffer'), 'a buffer'],
+          ['uint8.bin', new TextEncoder().encode('a typed array'), 'a typed array'],
+          ['content.txt', new ContentFile('content file'), 'content file'],
+          ['local.txt', new LocalFile(localPath), 'from disk'],
+          ['readable.txt', Readable.from([Buffer.from('a '), Buffer.from('readable')]), 'a readable'],
+          ['iterable.txt', (async function* () { yield 'an '; yield new TextEncoder().encode('iterable'); })(), 'an iterable'],
+          ['empty.txt', '', ''],
+        ];
+        const before = Date.now();
+        for (const [file, content, expected] of contents) {
+          const stored = await storage.save(`${dir}/${file}`, content);
+          expect(stored).toBe(`${dir}/${file}`);
+          expect((await storage.open(stored).read()).toString()).toBe(expected);
+          expect(await storage.size(stored)).toBe(Buffer.byteLength(expected));
+        }
+        const modified = await storage.modifiedTime(`${dir}/string.txt`);
+        // Compared by tag: a driver's Date may come from another realm than the test's.
+        expect(Object.prototype.toString.call(modified)).toBe('[object Date]');
+        expect(Math.abs(modified.getTime() - before)).toBeLessThan(120_000);
+      } finally {
+        await rm(source, { recursive: true, force: true });
+      }
+    }, timeout);
+
+    it('reads a little at a time and in chunks', async () => {
+      const name = await storage.save(`${dir}/content.txt`, 'content');
+      const file = storage.open(name);
+      expect((await file.read(3)).toString()).toBe('con');
+      expect((await file.read()).toString()).toBe('tent');
+      expect((await file.read()).byteLength).toBe(0);
+      await file.close();
+      const chunks: string[] = [];
+      for await (const chunk of storage.open(name).chunks(2)) chunks.push(chunk.toString());
+      expect(chunks.join('-')).toBe('co-nt-en-t');
+    }, timeout);
+
+    it('refuses reading a writer, writing a reader, and using a closed file', async () => {
+      const name = await storage.save(`${dir}/modes.txt`, 'modes');
+      await expect(storage.open(name, 'w').read()).rejects.toBeInstanceOf(FileModeError);
+      await expect(storage.open(name, 'r').write('x')).rejects.toBeInstanceOf(FileModeError);
+      const reader = storage.open(name);
+      await reader.close();
+      await expect(reader.read()).rejects.toBeInstanceOf(FileModeError);
+      expect(() => storage.open(name, 'a' as never)).toThrow(FileModeError);
+      expect((await storage.open(name).read()).toString()).toBe('modes');
+    }, timeout);
+
+    it('replaces the file under the same name when fileOverwrite is on', async () => {
+      const first = await storage.save(`${dir}/same.txt`, 'first');
+      const second = await storage.save(`${dir}/same.txt`, 'second');
+      expect(second).toBe(first);
+      expect((await storage.open(second).read()).toString()).toBe('second');
+    }, timeout);
+
+    it('gives a taken name a unique variant (stem_<7 chars>.ext) when fileOverwrite is off', async () => {
+      const first = await unique.save(`${dir}/django_test.txt`, 'content');
+      const second = await unique.save(`${dir}/django_test.txt`, 'more content');
+      const third = await unique.save(`${dir}/django_test.txt`, Readable.from([Buffer.from('streamed')]));
+      expect(first).toBe(`${dir}/django_test.txt`);
+      expect(second).toMatch(new RegExp(`^${dir}/django_test_[A-Za-z0-9]{7}\\.txt$`));
+      expect(third).toMatch(new RegExp(`^${dir}/django_test_[A-Za-z0-9]{7}\\.txt$`));
+      expect(new Set([first, second, third]).size).toBe(3);
+      expect((await unique.open(first).read()).toString()).toBe('content');
+      expect((await unique.open(second).read()).toString()).toBe('more content');
+      expect((await unique.open(third).read()).toString()).toBe('streamed');
+      expect(await unique.getAvailableName(first)).toMatch(new RegExp(`^${dir}/django_test_[A-Za-z0-9]{7}\\.txt$`));
+      expect(await unique.getAvailableName(`${dir}/free.txt`)).toBe(`${dir}/free.txt`);
+    }, timeout);
+
+    it('keeps every one of many concurrent saves of the same name', async () => {
+      const count = options.concurrentSaves ?? 20;
+      const names = await Promise.all(
+        Array.from({ length: count }, (_, i) => unique.save(`${dir}/race.txt`, Buffer.from(`writer ${i}`))),
+      );
+      expect(new Set(names).size).toBe(count);
+      const contents = await Promise.all(names.map(async (name) => (await unique.open(name).read()).toString()));
+      expect(contents.sort()).toEqual(Array.from({ length: count }, (_, i) => `writer ${i}`).sort());
+    }, timeout);
+
+    it('shortens names to maxLength, keeping directory and extension, or fails clearly', async () => {
+      const long = `${dir}/${'x'.repeat(60)}.txt`;
+      const max = dir.length + 1 + 20;
+      // Like Django, a name that is too long gets a truncated stem and a random suffix.
+      const taken = await unique.save(long, 'one', { maxLength: max });
+      expect(taken.length).toBeLessThanOrEqual(max);
+      expect(taken).toMatch(new RegExp(`^${dir}/x+_[A-Za-z0-9]{7}\\.txt$`));
+      const next = await unique.save(long, 'two', { maxLength: max });
+      expect(next.length).toBeLessThanOrEqual(max);
+      expect(next).toMatch(new RegExp(`^${dir}/x+_[A-Za-z0-9]{7}\\.txt$`));
+      await expect(unique.save(taken, 'three', { maxLength: dir.length + 10 })).rejects.toBeInstanceOf(SuspiciousFileOperation);
+      expect((await unique.listdir(dir)).files.sort()).toEqual([taken, next].map((n) => n.slice(dir.length + 1)).sort());
+    }, timeout);
+
+    it('refuses unsafe names with SuspiciousFileOperation and writes nothing', async () => {
+      for (const name of UNSAFE_NAMES) {
+        await expect(storage.save(name, 'nope')).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        await expect(storage.exists(name)).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        await expect(storage.delete(name)).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        expect(() => storage.open(name, 'w')).toThrow(SuspiciousFileOperation);
+      }
+      await expect(storage.save(`${dir}/../../escape.txt`, 'nope')).rejects.toBeInstanceOf(SuspiciousFileOperation);
+      const top = await storage.listdir('');
+      expect(top.files).not.toContain('escape.txt');
+      expect(top.files).not.toContain('passwd');
+    }, timeout);
+
+    it('reports missing files as FileNotFoundError; deleting one is not an error', async () => {
+      const name = `${dir}/missing.txt`;
+      expect(await storage.exists(name)).toBe(false);
+      await expect(storage.size(name)).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(storage.modifiedTime(name)).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(storage.open(name).read()).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(storage.createReadStream(name)).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(storage.delete(name)).resolves.toBeUndefined();
+      await expect(storage.size(name)).rejects.toMatchObject({ code: 'E_FILE_NOT_FOUND' });
+    }, timeout);
+
+    it('lists directories and files one level deep', async () => {
+      await storage.save(`${dir}/a/b.txt`, 'b');
+      await storage.save(`${dir}/a/c/d.txt`, 'd');
+      await storage.save(`${dir}/a/c/e/f.txt`, 'f');
+      await storage.save(`${dir}/top.txt`, 'top');
+      expect(await storage.listdir(dir)).toEqual({ directories: ['a'], files: ['top.txt'] });
+      expect(await storage.listdir(`${dir}/a`)).toEqual({ directories: ['c'], files: ['b.txt'] });
+      expect(await storage.listdir(`${dir}/a/c/`)).toEqual({ directories: ['e'], files: ['d.txt'] });
+      expect(await storage.listdir(`${dir}/nothing-here`)).toEqual({ directories: [], files: [] });
+    }, timeout);
+
+    if (options.urls ?? true) {
+      it('builds a URL that names the file', async () => {
+        const name = await storage.save(`${dir}/url test.txt`, 'u');
+        const url = await storage.url(name);
+        expect(typeof url).toBe('string');
+        expect(url).toContain(encodeURIComponent('url test.txt').replace(/%20/g, '%20'));
+      }, timeout);
+    }
+
+    if (largeFileBytes > 0) {
+      it(`streams a ${Math.round(largeFileBytes / 1024 / 1024)} MiB body in and out${options.boundedMemory === false ? '' : ' with bounded memory'}`, async () => {
+        const sent = createHash('sha256');
+        const meter = new MemoryMeter();
+        const body = Readable.from(deterministicChunks(largeFileBytes, sent));
+        const name = await storage.save(`${dir}/large.bin`, body);
+        expect(await storage.size(name)).toBe(largeFileBytes);
+        const received = createHash('sha256');
+        let total = 0;
+        for await (const chunk of storage.open(name).chunks(1024 * 1024)) {
+          received.update(chunk);
+          total += chunk.byteLength;
+          meter.sample();
+        }
+        expect(total).toBe(largeFileBytes);
+        expect(received.digest('hex')).toBe(sent.digest('hex'));
+        const growth = meter.stop();
+        if (options.boundedMemory !== false) {
+          expect(growth).toBeLessThan(Math.max(48 * 1024 * 1024, largeFileBytes / 2));
+        }
+      }, Math.max(timeout, 180_000));
+    }
+
+    it('does not report an exclusive-write collision as success', async () => {
+      // A one-shot stream saved under a name another writer takes first must fail or get its own name.
+      const name = `${dir}/exclusive.txt`;
+      await unique.save(name, 'original');
+      const stored = await unique.save(name, Readable.from([Buffer.from('stream')])).catch((error: unknown) => error);
+      if (stored instanceof Error) expect(stored).toBeInstanceOf(FileExistsError);
+      else expect(stored).not.toBe(name);
+      expect((await unique.open(name).read()).toString()).toBe('original');
+    }, timeout);
+  });
+}
+
+/** Removes everything under `dir` through the storage's own API. */
+async function removeTree(storage: Storage, dir: string): Promise<void> {
+  const { directories, files } = await storage.listdir(dir);
+  await Promise.all(files.map((file) => storage.delete(`${dir}/${file}`)));
+  for (const sub of directories) await removeTree(storage, `${dir}/${sub}`);
+}
+
+/** Pseudo-random 1 MiB chunks (so compression cannot shrink them), hashed as they are produced. */
+async function* deterministicChunks(total: number, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  const chunkSize = 1024 * 1024;
+  let seed = 0x9e3779b9;
+  for (let sent = 0; sent < total; sent += chunkSize) {
+    const chunk = Buffer.allocUnsafe(Math.min(chunkSize, total - sent));
+    for (let i = 0; i + 4 <= chunk.length; i += 4) {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      chunk.writeUInt32LE(seed, i);
+    }
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/** Peak growth of JS heap + Buffer memory while a test runs, sampled on a timer and on demand. */
+class MemoryMeter {
+  private readonly baseline = MemoryMeter.now();
+  private peak = this.baseline;
+  private readonly timer = setInterval(() => this.sample(), 5);
+
+  static now(): number {
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.arrayBuffers;
+  }
+
+  sample(): void {
+    this.peak = Math.max(this.peak, MemoryMeter.now());
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak - this.baseline;
+  }
+}

@@ -1,0 +1,1 @@
+export { describeStorage, type ConformanceOptions, type StorageFactory } from './describe-storage';

@@ -1,0 +1,9 @@
+import { probeServices } from './services';
+
+export default async function globalSetup(): Promise<void> {
+  const found = await probeServices();
+  const absent = Object.entries(found).filter(([, ok]) => !ok).map(([name]) => name);
+  if (absent.length > 0) {
+    console.log(`\nfilefield: not reachable, their suites will be skipped: ${absent.join(', ')}`);
+  }
+}
