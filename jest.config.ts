@@ -22,7 +22,7 @@ function project(name: string): Config {
 const config: Config = {
   // Probes PostgreSQL, MariaDB and an external S3 server once; see test-support/services.ts.
   globalSetup: '<rootDir>/test-support/global-setup.ts',
-  projects: ['core'].map(project),
+  projects: ['core', 's3', 'typeorm', 'prisma'].map(project),
 };
 
 export default config;
