@@ -1,2 +1,11 @@
-// Scaffold: the package API is being written (see the open issue for this package).
-export {};
+export { S3Storage } from './s3-storage';
+export { BucketNotFoundError } from './errors';
+export { ENVIRONMENT_VARIABLES, fromEnv } from './from-env';
+export {
+  DEFAULT_GZIP_CONTENT_TYPES,
+  type AddressingStyle,
+  type Encryption,
+  type ObjectParameters,
+  type S3StorageOptions,
+  type SignatureVersion,
+} from './options';

@@ -1,0 +1,297 @@
+/**
+ * The typed options of `S3Storage`, their defaults (django-storages' defaults), and the checks
+ * the constructor runs on them. Environment variables are read elsewhere (`from-env.ts`).
+ */
+import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { ConfigurationError, type StorageOptions } from '@filefield/core';
+
+/** Extra PutObject parameters for every upload (django-storages' AWS_S3_OBJECT_PARAMETERS). */
+export type ObjectParameters = Partial<
+  Pick<
+    PutObjectCommandInput,
+    | 'CacheControl'
+    | 'ContentDisposition'
+    | 'ContentEncoding'
+    | 'ContentLanguage'
+    | 'ContentType'
+    | 'Expires'
+    | 'Metadata'
+    | 'StorageClass'
+    | 'Tagging'
+    | 'WebsiteRedirectLocation'
+    | 'ACL'
+    | 'ServerSideEncryption'
+    | 'SSEKMSKeyId'
+    | 'BucketKeyEnabled'
+  >
+>;
+
+export type AddressingStyle = 'path' | 'virtual' | 'auto';
+export type SignatureVersion = 's3v4' | 's3';
+export type Encryption = false | 'AES256' | 'aws:kms';
+
+export interface S3StorageOptions extends StorageOptions {
+  /** The bucket (AWS_STORAGE_BUCKET_NAME). Required. */
+  bucket: string;
+  /** Explicit credentials or a provider; by default the SDK's provider chain is used. */
+  credentials?: S3ClientConfig['credentials'];
+  /** Shorthand for `credentials` (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** AWS_S3_REGION_NAME; default the SDK's region resolution, else `us-east-1`. */
+  region?: string;
+  /** AWS_S3_ENDPOINT_URL, e.g. `http://127.0.0.1:7480`; overrides region and useSsl. */
+  endpointUrl?: string;
+  /** AWS_S3_USE_SSL (default true); ignored when `endpointUrl` is set (its scheme decides). */
+  useSsl?: boolean;
+  /** AWS_S3_ADDRESSING_STYLE / calling format: 'path', 'virtual' or 'auto' (default: path with an endpoint, else auto). */
+  addressingStyle?: AddressingStyle;
+  /** AWS_S3_SIGNATURE_VERSION: 's3v4' (default) or 's3' (legacy SigV2 for old S3-compatible servers). */
+  signatureVersion?: SignatureVersion;
+  /** AWS_DEFAULT_ACL: canned ACL sent with every upload; default none (the bucket policy decides). */
+  defaultAcl?: ObjectCannedACL;
+  /** AWS_AUTO_CREATE_BUCKET: create the bucket on first use (default false). */
+  autoCreateBucket?: boolean;
+  /** AWS_S3_OBJECT_PARAMETERS: extra upload parameters, or a function of the stored key's name. */
+  objectParameters?: ObjectParameters | ((name: string) => ObjectParameters);
+  /** AWS_QUERYSTRING_AUTH: `url()` gives presigned URLs (default true) or plain ones. */
+  querystringAuth?: boolean;
+  /** AWS_QUERYSTRING_EXPIRE: lifetime of presigned URLs in seconds (default 3600). */
+  querystringExpire?: number;
+  /** AWS_S3_ENCRYPTION: server-side encryption, 'AES256' or 'aws:kms' (`true` means 'AES256'). */
+  encryption?: boolean | Encryption;
+  /** AWS_S3_KMS_KEY_ID: the KMS key for `encryption: 'aws:kms'` (default: the server's default key). */
+  kmsKeyId?: string;
+  /** AWS_S3_FILE_OVERWRITE: replace files saved under a taken name (default true). */
+  fileOverwrite?: boolean;
+  /** AWS_LOCATION: key prefix for every name (default ''). */
+  location?: string;
+  /** AWS_IS_GZIPPED: gzip uploads whose Content-Type is in `gzipContentTypes` (default false). */
+  gzip?: boolean;
+  /** GZIP_CONTENT_TYPES (default text/css, text/javascript, application/javascript, application/x-javascript, image/svg+xml). */
+  gzipContentTypes?: string[];
+  /** AWS_S3_CUSTOM_DOMAIN: serve URLs from this host (a CDN), e.g. `cdn.example.com` (no trailing slash). */
+  customDomain?: string;
+  /** AWS_S3_URL_PROTOCOL: scheme for custom-domain URLs (default 'https:'). */
+  urlProtocol?: 'https:' | 'http:';
+  /**
+   * Whether the server honours `If-None-Match: *` on PutObject (unique names in one request).
+   * 'auto' (default) probes once per storage; `false` uses HEAD-then-PUT (racy, see README).
+   */
+  conditionalWrites?: 'auto' | boolean;
+  /** Uploads of known size up to this many bytes use one PutObject; larger or unknown ones multipart (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
+  multipartPartSize?: number;
+  /** Parallel part uploads per multipart upload (default 4). */
+  multipartConcurrency?: number;
+  /**
+   * SDK checksum policy. Default: 'WHEN_REQUIRED' when `endpointUrl` is set (S3-compatible
+   * servers such as radosgw and s3rver reject aws-chunked trailing checksums), else the SDK's default.
+   */
+  requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  /** An S3Client to use instead of building one (region/endpoint/credential options are then refused). */
+  client?: S3Client;
+}
+
+export const DEFAULT_GZIP_CONTENT_TYPES = [
+  'text/css',
+  'text/javascript',
+  'application/javascript',
+  'application/x-javascript',
+  'image/svg+xml',
+];
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof S3StorageOptions>([
+  'bucket',
+  'credentials',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'region',
+  'endpointUrl',
+  'useSsl',
+  'addressingStyle',
+  'signatureVersion',
+  'defaultAcl',
+  'autoCreateBucket',
+  'objectParameters',
+  'querystringAuth',
+  'querystringExpire',
+  'encryption',
+  'kmsKeyId',
+  'fileOverwrite',
+  'location',
+  'gzip',
+  'gzipContentTypes',
+  'customDomain',
+  'urlProtocol',
+  'conditionalWrites',
+  'multipartThreshold',
+  'multipartPartSize',
+  'multipartConcurrency',
+  'requestChecksumCalculation',
+  'client',
+]);
+
+/** Options that configure the SDK client, meaningless when a client is injected. */
+const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
+  'credentials',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'region',
+  'endpointUrl',
+  'useSsl',
+  'addressingStyle',
+  'signatureVersion',
+  'requestChecksumCalculation',
+];
+
+/** Options after defaults and checks; what the storage actually runs on. */
+export interface ResolvedS3Options {
+  bucket: string;
+  location: string;
+  fileOverwrite: boolean;
+  defaultAcl: ObjectCannedACL | undefined;
+  autoCreateBucket: boolean;
+  objectParameters: (name: string) => ObjectParameters;
+  querystringAuth: boolean;
+  querystringExpire: number;
+  encryption: Encryption;
+  kmsKeyId: string | undefined;
+  gzip: boolean;
+  gzipContentTypes: ReadonlySet<string>;
+  customDomain: string | undefined;
+  urlProtocol: 'https:' | 'http:';
+  conditionalWrites: 'auto' | boolean;
+  multipartThreshold: number;
+  multipartPartSize: number;
+  multipartConcurrency: number;
+}
+
+export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError('S3Storage needs an options object with at least `bucket`.');
+  }
+  const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.has(key));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      `Invalid setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} for S3Storage. ` +
+        `Known settings: ${[...KNOWN_OPTIONS].join(', ')}.`,
+    );
+  }
+  if (typeof options.bucket !== 'string' || options.bucket.trim() === '') {
+    throw new ConfigurationError('S3Storage needs a `bucket` (AWS_STORAGE_BUCKET_NAME).');
+  }
+  if (options.client !== undefined) {
+    const clashing = CLIENT_OPTIONS.filter((key) => options[key] !== undefined);
+    if (clashing.length > 0) {
+      throw new ConfigurationError(
+        `S3Storage got an injected \`client\` and also ${clashing.map((k) => `\`${k}\``).join(', ')}; ` +
+          'configure those on the S3Client you inject instead.',
+      );
+    }
+  }
+  if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
+    throw new ConfigurationError('S3Storage needs both `accessKeyId` and `secretAccessKey` (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or neither.');
+  }
+  if (options.accessKeyId !== undefined && options.credentials !== undefined) {
+    throw new ConfigurationError('S3Storage got both `credentials` and `accessKeyId`/`secretAccessKey`; pass one of them.');
+  }
+  const querystringExpire = options.querystringExpire ?? 3600;
+  if (!Number.isInteger(querystringExpire) || querystringExpire <= 0 || querystringExpire > 604800) {
+    throw new ConfigurationError(`\`querystringExpire\` (AWS_QUERYSTRING_EXPIRE) must be a whole number of seconds from 1 to 604800, got ${String(options.querystringExpire)}.`);
+  }
+  const encryption = resolveEncryption(options.encryption);
+  if (options.kmsKeyId !== undefined && encryption !== 'aws:kms') {
+    throw new ConfigurationError("`kmsKeyId` (AWS_S3_KMS_KEY_ID) only applies with `encryption: 'aws:kms'`.");
+  }
+  const customDomain = options.customDomain;
+  if (customDomain !== undefined && (customDomain === '' || /^[a-z]+:\/\//i.test(customDomain) || customDomain.endsWith('/'))) {
+    throw new ConfigurationError(
+      `\`customDomain\` (AWS_S3_CUSTOM_DOMAIN) must be a host (and optional path) without scheme or trailing slash, e.g. 'cdn.example.com'; got '${customDomain}'.`,
+    );
+  }
+  if (options.urlProtocol !== undefined && options.urlProtocol !== 'https:' && options.urlProtocol !== 'http:') {
+    throw new ConfigurationError(`\`urlProtocol\` (AWS_S3_URL_PROTOCOL) must be 'https:' or 'http:', got '${String(options.urlProtocol)}'.`);
+  }
+  if (options.addressingStyle !== undefined && !['path', 'virtual', 'auto'].includes(options.addressingStyle)) {
+    throw new ConfigurationError(`\`addressingStyle\` (AWS_S3_ADDRESSING_STYLE) must be 'path', 'virtual' or 'auto', got '${String(options.addressingStyle)}'.`);
+  }
+  if (options.signatureVersion !== undefined && !['s3v4', 's3'].includes(options.signatureVersion)) {
+    throw new ConfigurationError(`\`signatureVersion\` (AWS_S3_SIGNATURE_VERSION) must be 's3v4' or 's3', got '${String(options.signatureVersion)}'.`);
+  }
+  if (options.conditionalWrites !== undefined && ![true, false, 'auto'].includes(options.conditionalWrites)) {
+    throw new ConfigurationError(`\`conditionalWrites\` must be 'auto', true or false, got '${String(options.conditionalWrites)}'.`);
+  }
+  if (options.endpointUrl !== undefined) parseEndpoint(options.endpointUrl);
+  const multipartPartSize = positiveInteger('multipartPartSize', options.multipartPartSize, 8 * 1024 * 1024);
+  if (multipartPartSize < MIN_PART_SIZE) {
+    throw new ConfigurationError(`\`multipartPartSize\` must be at least 5 MiB (${MIN_PART_SIZE} bytes), S3's smallest part; got ${multipartPartSize}.`);
+  }
+  const objectParameters = options.objectParameters;
+  if (objectParameters !== undefined && typeof objectParameters !== 'function' && (objectParameters === null || typeof objectParameters !== 'object')) {
+    throw new ConfigurationError('`objectParameters` (AWS_S3_OBJECT_PARAMETERS) must be an object or a function of the name.');
+  }
+  const location = (options.location ?? '').replace(/^\/+|\/+$/g, '');
+  if (location.split('/').some((part) => part === '..' || part === '.') || /[\u0000-\u001f\\]/.test(location)) {
+    throw new ConfigurationError(`\`location\` (AWS_LOCATION) must be a plain key prefix such as 'media/uploads', got '${options.location}'.`);
+  }
+  return {
+    bucket: options.bucket,
+    location,
+    fileOverwrite: options.fileOverwrite ?? true,
+    defaultAcl: options.defaultAcl,
+    autoCreateBucket: options.autoCreateBucket ?? false,
+    objectParameters:
+      typeof objectParameters === 'function' ? objectParameters : () => ({ ...(objectParameters ?? {}) }),
+    querystringAuth: options.querystringAuth ?? true,
+    querystringExpire,
+    encryption,
+    kmsKeyId: options.kmsKeyId,
+    gzip: options.gzip ?? false,
+    gzipContentTypes: new Set((options.gzipContentTypes ?? DEFAULT_GZIP_CONTENT_TYPES).map((type) => type.toLowerCase())),
+    customDomain,
+    urlProtocol: options.urlProtocol ?? 'https:',
+    conditionalWrites: options.conditionalWrites ?? 'auto',
+    multipartThreshold: positiveInteger('multipartThreshold', options.multipartThreshold, 16 * 1024 * 1024),
+    multipartPartSize,
+    multipartConcurrency: positiveInteger('multipartConcurrency', options.multipartConcurrency, 4),
+  };
+}
+
+function resolveEncryption(value: S3StorageOptions['encryption']): Encryption {
+  if (value === undefined || value === false) return false;
+  if (value === true) return 'AES256';
+  if (value === 'AES256' || value === 'aws:kms') return value;
+  throw new ConfigurationError(`\`encryption\` (AWS_S3_ENCRYPTION) must be false, true, 'AES256' or 'aws:kms', got '${String(value)}'.`);
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(`\`${name}\` must be a positive whole number, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** The endpoint as a URL; a clear error (without any credentials it may carry) when malformed. */
+export function parseEndpoint(endpointUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpointUrl);
+  } catch (error) {
+    throw new ConfigurationError('`endpointUrl` (AWS_S3_ENDPOINT_URL) must be a URL with a scheme, e.g. http://127.0.0.1:7480.', { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) must use http or https, got '${url.protocol}'.`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigurationError('`endpointUrl` (AWS_S3_ENDPOINT_URL) must not contain credentials; use accessKeyId/secretAccessKey.');
+  }
+  return url;
+}

@@ -1,0 +1,296 @@
+/**
+ * Files in an S3 bucket (AWS, radosgw, MinIO, s3rver), with django-storages' settings.
+ * Names are stored under `location/` as keys. Reads are one streamed GET; uploads are one
+ * PutObject when small and of known size, multipart otherwise; unique names use conditional
+ * writes where the server honours them (see conditional-writes.ts).
+ */
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { type ContentSource, type DirectoryListing, FileExistsError, FileNotFoundError, Storage, type WriteOptions } from '@filefield/core';
+import { lookup as mimeLookup } from 'mime-types';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip, createGzip, gzipSync } from 'node:zlib';
+import { buildClient, DEFAULT_REGION } from './client';
+import { isPreconditionFailure, probeConditionalWrites, processKeyLocks } from './conditional-writes';
+import { BucketNotFoundError, mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
+import { fromEnv } from './from-env';
+import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
+import { type UploadBody, type UploadPlan, uploadBody } from './upload';
+import { bucketUrlBase, bucketUrlBaseFromClient, encodeKey } from './urls';
+
+export class S3Storage extends Storage {
+  readonly bucket: string;
+  /** The key prefix (AWS_LOCATION), without leading or trailing slash. */
+  readonly location: string;
+  readonly client: S3Client;
+  private readonly settings: ResolvedS3Options;
+  private readonly lockScope: string;
+  private plainUrlBase: string | Promise<string> | undefined;
+  private conditionalWriteSupport: Promise<boolean> | undefined;
+  private bucketReady: Promise<void> | undefined;
+
+  constructor(options: S3StorageOptions) {
+    const settings = resolveOptions(options);
+    super({ fileOverwrite: settings.fileOverwrite });
+    this.settings = settings;
+    this.bucket = settings.bucket;
+    this.location = settings.location;
+    this.client = options.client ?? buildClient(options);
+    if (settings.conditionalWrites !== 'auto') this.conditionalWriteSupport = Promise.resolve(settings.conditionalWrites);
+    if (settings.customDomain !== undefined) {
+      this.plainUrlBase = `${settings.urlProtocol}//${settings.customDomain}/`;
+    } else if (options.client === undefined) {
+      const endpoint = options.endpointUrl === undefined ? undefined : parseEndpoint(options.endpointUrl);
+      this.plainUrlBase = bucketUrlBase({
+        bucket: this.bucket,
+        endpoint,
+        region: options.region ?? DEFAULT_REGION,
+        addressingStyle: options.addressingStyle ?? (endpoint ? 'path' : 'auto'),
+        useSsl: options.useSsl ?? true,
+      });
+    }
+    this.lockScope = `${options.endpointUrl ?? options.region ?? ''}|${this.bucket}|`;
+  }
+
+  /**
+   * A storage configured from django-storages' environment variables (AWS_STORAGE_BUCKET_NAME,
+   * AWS_S3_ENDPOINT_URL, ...; see the README); `overrides` win over the environment.
+   */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<S3StorageOptions> = {}): S3Storage {
+    return new S3Storage({ ...fromEnv(env), ...overrides } as S3StorageOptions);
+  }
+
+  /** The S3 key a storage name is stored under (the name behind `location`). */
+  key(name: string): string {
+    return this.location === '' ? name : `${this.location}/${name}`;
+  }
+
+  /**
+   * Whether exclusive writes are atomic on this server (If-None-Match honoured), from the
+   * `conditionalWrites` option or a one-time probe.
+   */
+  conditionalWritesSupported(): Promise<boolean> {
+    this.conditionalWriteSupport ??= this.call('probe conditional writes', undefined, () =>
+      probeConditionalWrites(this.client, this.bucket, this.location),
+    ).catch((error: unknown) => {
+      this.conditionalWriteSupport = undefined;
+      throw error;
+    });
+    return this.conditionalWriteSupport;
+  }
+
+  protected async writeObject(name: string, source: ContentSource, options: WriteOptions): Promise<void> {
+    await this.ready();
+    const key = this.key(name);
+    const plan = this.uploadPlan(name, key);
+    if (!options.exclusive) {
+      await this.call('upload', name, () => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
+      return;
+    }
+    if (await this.conditionalWritesSupported()) {
+      await this.writeConditionally(name, key, plan, source);
+      return;
+    }
+    await processKeyLocks.run(this.lockScope + key, async () => {
+      if (await this.objectExists(name)) throw new FileExistsError(name);
+      await this.call('upload', name, () => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
+    });
+  }
+
+  protected async readObject(name: string): Promise<Readable> {
+    await this.ready();
+    const response = await this.call('read', name, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+    const body = response.Body as Readable | undefined;
+    if (!body) return Readable.from([]);
+    if (response.ContentEncoding?.toLowerCase() !== 'gzip') return body;
+    // Stored gzipped (AWS_IS_GZIPPED): give back the original bytes, as a browser would see them.
+    return pipeline(body, createGunzip(), () => undefined);
+  }
+
+  protected async objectExists(name: string): Promise<boolean> {
+    try {
+      await this.head(name);
+      return true;
+    } catch (error) {
+      if (error instanceof FileNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  protected async deleteObject(name: string): Promise<void> {
+    await this.ready();
+    // S3 answers 204 for a missing key too.
+    await this.call('delete', name, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+  }
+
+  /** The stored size: for objects saved gzipped (AWS_IS_GZIPPED) that is the compressed size. */
+  protected async objectSize(name: string): Promise<number> {
+    return (await this.head(name)).ContentLength ?? 0;
+  }
+
+  protected async objectUrl(name: string): Promise<string> {
+    const key = this.key(name);
+    if (this.settings.customDomain !== undefined || !this.settings.querystringAuth) {
+      this.plainUrlBase ??= bucketUrlBaseFromClient(this.client, this.bucket);
+      const base = typeof this.plainUrlBase === 'string' ? this.plainUrlBase : (this.plainUrlBase = await this.plainUrlBase);
+      return base + encodeKey(key);
+    }
+    return this.call('presign', name, () =>
+      getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.settings.querystringExpire }),
+    );
+  }
+
+  protected async objectModifiedTime(name: string): Promise<Date> {
+    const modified = (await this.head(name)).LastModified;
+    if (!modified) throw new FileNotFoundError(name);
+    return modified;
+  }
+
+  protected async listObjects(path: string): Promise<DirectoryListing> {
+    await this.ready();
+    const prefix = path === '' ? (this.location === '' ? '' : `${this.location}/`) : `${this.key(path)}/`;
+    const directories: string[] = [];
+    const files: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('list', undefined, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token })),
+      );
+      for (const common of page.CommonPrefixes ?? []) {
+        const directory = common.Prefix?.slice(prefix.length).replace(/\/$/, '');
+        if (directory) directories.push(directory);
+      }
+      for (const object of page.Contents ?? []) {
+        const file = object.Key?.slice(prefix.length);
+        // A key ending in '/' is a "folder" placeholder made by consoles, not a file.
+        if (file && !file.endsWith('/')) files.push(file);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { directories, files };
+  }
+
+  // ---- internals ----
+
+  private async writeConditionally(name: string, key: string, plan: UploadPlan, source: ContentSource): Promise<void> {
+    // A multipart upload claims the name first with a conditional empty PutObject, because
+    // radosgw ignores If-None-Match on CompleteMultipartUpload; the upload then replaces the claim.
+    let claimed = false;
+    const claim = async () => {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }));
+      claimed = true;
+    };
+    try {
+      await uploadBody(plan, this.uploadBody(source, plan.params), { IfNoneMatch: '*' }, claim);
+    } catch (error) {
+      if (isPreconditionFailure(error)) throw new FileExistsError(name, undefined, { cause: error });
+      if (claimed) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+      }
+      throw mapS3Error(error, { bucket: this.bucket, operation: 'upload', name, key });
+    }
+  }
+
+  private uploadPlan(name: string, key: string): UploadPlan {
+    const { settings } = this;
+    const params: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'> = {
+      Bucket: this.bucket,
+      Key: key,
+      ContentType: mimeLookup(name) || 'application/octet-stream',
+    };
+    if (settings.defaultAcl !== undefined) params.ACL = settings.defaultAcl;
+    if (settings.encryption !== false) params.ServerSideEncryption = settings.encryption;
+    if (settings.kmsKeyId !== undefined) params.SSEKMSKeyId = settings.kmsKeyId;
+    Object.assign(params, this.objectParameters(name));
+    return {
+      client: this.client,
+      params,
+      multipartThreshold: settings.multipartThreshold,
+      partSize: settings.multipartPartSize,
+      queueSize: settings.multipartConcurrency,
+    };
+  }
+
+  private objectParameters(name: string): ObjectParameters {
+    const extra = this.settings.objectParameters(name);
+    return extra !== null && typeof extra === 'object' ? extra : {};
+  }
+
+  /** The body to send; gzipped (and marked so) when the content type is in gzipContentTypes. */
+  private uploadBody(source: ContentSource, params: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'>): UploadBody {
+    const gzip =
+      this.settings.gzip &&
+      params.ContentEncoding === undefined &&
+      this.settings.gzipContentTypes.has((params.ContentType ?? '').split(';')[0].trim().toLowerCase());
+    if (gzip) {
+      params.ContentEncoding = 'gzip';
+      if (source.buffer) return { kind: 'buffer', buffer: gzipSync(source.buffer) };
+      return { kind: 'stream', stream: pipeline(source.stream(), createGzip(), () => undefined), size: undefined };
+    }
+    if (source.buffer) return { kind: 'buffer', buffer: source.buffer };
+    return { kind: 'stream', stream: source.stream(), size: source.size };
+  }
+
+  private async head(name: string): Promise<HeadObjectCommandOutput> {
+    await this.ready();
+    return this.call('head', name, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+  }
+
+  /** With autoCreateBucket: make sure the bucket exists, once per storage. */
+  private ready(): Promise<void> {
+    if (!this.settings.autoCreateBucket) return Promise.resolve();
+    this.bucketReady ??= this.createBucketIfMissing().catch((error: unknown) => {
+      this.bucketReady = undefined;
+      throw error;
+    });
+    return this.bucketReady;
+  }
+
+  private async createBucketIfMissing(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (error) {
+      if (s3StatusCode(error) !== 404 && s3ErrorCode(error) !== 'NotFound' && s3ErrorCode(error) !== 'NoSuchBucket') {
+        throw mapS3Error(error, { bucket: this.bucket, operation: 'check bucket' });
+      }
+    }
+    const region = await this.client.config.region();
+    await this.call('create bucket', undefined, async () => {
+      try {
+        await this.client.send(
+          new CreateBucketCommand({
+            Bucket: this.bucket,
+            ...(region !== DEFAULT_REGION && this.client.config.endpoint === undefined
+              ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
+              : {}),
+          }),
+        );
+      } catch (error) {
+        // Another process created it meanwhile.
+        if (s3ErrorCode(error) !== 'BucketAlreadyOwnedByYou') throw error;
+      }
+    });
+  }
+
+  private async call<T>(operation: string, name: string | undefined, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw mapS3Error(error, { bucket: this.bucket, operation, name, key: name === undefined ? undefined : this.key(name) });
+    }
+  }
+}
+
+export { BucketNotFoundError };
