@@ -1,2 +1,7 @@
-// Scaffold: the package API is being written (see the open issue for this package).
-export {};
+export { FileField, type FileFieldColumnOptions } from './file-field';
+export { installFileFields, fileDeletionScheduler, type FileFieldsInstallation, type FileFieldsOptions } from './install';
+export { bindEntityManager } from './managers';
+export { reviveEntity } from './revive';
+export { TypeOrmFieldFile } from './typeorm-field-file';
+export { TypeOrmReferenceChecker } from './reference-checker';
+export { FileNameTooLongError } from './errors';

@@ -1,0 +1,61 @@
+/**
+ * Which EntityManager writes an entity when `FieldFile.save()` persists it: the transactional
+ * manager it was loaded or saved with while that transaction is open, one bound explicitly with
+ * `bindEntityManager`, else the manager of the one installed DataSource that knows its class.
+ */
+import { ConfigurationError } from '@filefield/core';
+import type { DataSource, EntityManager } from 'typeorm';
+import { existingStateOf, stateOf } from './entity-state';
+
+const installedDataSources = new Set<DataSource>();
+
+export function registerDataSource(dataSource: DataSource): void {
+  installedDataSources.add(dataSource);
+}
+
+export function unregisterDataSource(dataSource: DataSource): void {
+  installedDataSources.delete(dataSource);
+}
+
+export function isRegistered(dataSource: DataSource): boolean {
+  return installedDataSources.has(dataSource);
+}
+
+/**
+ * Make `FieldFile.save()` on this entity's file fields persist it through `manager` — e.g. a new
+ * entity created inside `dataSource.transaction(async (manager) => …)`. Entities loaded or saved
+ * through a transactional manager are bound automatically while that transaction is open.
+ */
+export function bindEntityManager<T extends object>(entity: T, manager: EntityManager): T {
+  stateOf(entity).manager = manager;
+  return entity;
+}
+
+/** Remember the transactional manager an entity was just loaded or written with. */
+export function rememberManager(entity: object, manager: EntityManager): void {
+  if (manager.queryRunner?.isTransactionActive) stateOf(entity).manager = manager;
+}
+
+export function managerFor(entity: object): EntityManager {
+  const bound = existingStateOf(entity)?.manager;
+  if (bound) {
+    const runner = bound.queryRunner;
+    if (!runner || (!runner.isReleased && runner.isTransactionActive)) return bound;
+    // That transaction is over: write through the same DataSource, outside it.
+    return bound.dataSource.manager;
+  }
+  const target = entity.constructor;
+  const candidates = [...installedDataSources].filter((dataSource) => dataSource.isInitialized && dataSource.hasMetadata(target));
+  if (candidates.length === 1) return candidates[0].manager;
+  const name = target?.name || 'this entity';
+  if (candidates.length === 0) {
+    throw new ConfigurationError(
+      `No DataSource with filefield installed knows ${name}, so FieldFile.save() cannot save it: call ` +
+        'installFileFields(dataSource) after dataSource.initialize(), or pass { save: false } and save the entity yourself.',
+    );
+  }
+  throw new ConfigurationError(
+    `${candidates.length} DataSources with filefield installed know ${name}; bind the entity to one with ` +
+      'bindEntityManager(entity, dataSource.manager) before FieldFile.save().',
+  );
+}
