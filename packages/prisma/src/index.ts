@@ -1,2 +1,13 @@
-// Scaffold: the package API is being written (see the open issue for this package).
-export {};
+export { fileFields } from './extension';
+export { FileColumnValueError, RowNotFoundError } from './errors';
+export { REFERENCE_CHUNK_SIZE } from './reference-checker';
+export type {
+  ClientWithFileColumns,
+  FileFieldsConfig,
+  FileFieldsExtArgs,
+  FileFieldsExtension,
+  FileFieldsOptions,
+  FileModelMethods,
+  FileRow,
+  WithFieldFiles,
+} from './types';

@@ -1,0 +1,60 @@
+/**
+ * The extension's public types. `fileFields(config)` is checked against the client it is
+ * applied to: every configured model must be a model property of the client and every field a
+ * `String` column of it, or `$extends` does not compile. Results then type those columns as
+ * `FieldFile`.
+ */
+import type { FieldFile, FileDeletionScheduler, FileFieldDefinition, FileFieldOptions, StorageRegistry, DeletionErrorHandler } from '@filefield/core';
+import type { Types } from '@prisma/client/runtime/client';
+
+/** The row a FieldFile of a Prisma result is bound to (its columns as selected, plus the primary key). */
+export type FileRow = Record<string, unknown>;
+
+/** Per model (the client property: `myStorage` for model MyStorage), per String column: its field options. */
+export type FileFieldsConfig = Record<string, Record<string, FileFieldOptions<FileRow>>>;
+
+export interface FileFieldsOptions<C extends FileFieldsConfig = FileFieldsConfig> {
+  /** A model's single-column primary key (or other unique column) when it is not `id`. */
+  primaryKeys?: { [M in keyof C]?: string };
+  /** Where fields look up named storages and the default storage (the core's `storages` otherwise). */
+  registry?: StorageRegistry;
+  /** Share one deletion scheduler between clients of one process (one per extension otherwise). */
+  scheduler?: FileDeletionScheduler;
+  /** Called when a storage deletion after commit fails (the write itself succeeded); a warning by default. */
+  onDeletionError?: DeletionErrorHandler;
+}
+
+/** What a configured column of a client must look like: a scalar `String` column. */
+interface StringColumnRef {
+  readonly typeName: 'String';
+}
+
+/** The client shape `fileFields(config)` requires: the models and their String columns. */
+export type ClientWithFileColumns<C extends FileFieldsConfig> = {
+  [M in keyof C]: { readonly fields: { readonly [F in keyof C[M]]: StringColumnRef } };
+};
+
+/** `row` with its configured columns as FieldFiles (what `revive` returns). */
+export type WithFieldFiles<T, F extends PropertyKey> = Omit<T, F> & { [K in F]: FieldFile<FileRow> };
+
+/** Methods added to each configured model delegate (`prisma.myStorage.revive(...)`). */
+export interface FileModelMethods<F extends string> {
+  /**
+   * Rebuild FieldFiles from a plain row, e.g. one parsed from `JSON.stringify(result)` (which
+   * stores each file as its name). The row must carry the primary key for `save()` to work.
+   */
+  revive<T extends Record<string, unknown>>(row: T): WithFieldFiles<T, F & keyof T>;
+  /** The field definition of a configured column: its storage, uploadTo, default, maxLength. */
+  fileField(property: F): FileFieldDefinition<FileRow>;
+}
+
+type ResultArgs<C extends FileFieldsConfig> = { [M in keyof C]: { [F in keyof C[M]]: FieldFile<FileRow> } };
+type ModelArgs<C extends FileFieldsConfig> = { [M in keyof C]: FileModelMethods<keyof C[M] & string> };
+
+/** The extension arguments Prisma merges into the client's type. */
+export type FileFieldsExtArgs<C extends FileFieldsConfig> = Types.Extensions.InternalArgs<ResultArgs<C>, ModelArgs<C>, {}, {}>;
+
+/** What `fileFields(config)` returns: pass it to `$extends`. */
+export type FileFieldsExtension<C extends FileFieldsConfig> = (client: ClientWithFileColumns<C>) => {
+  $extends: { extArgs: FileFieldsExtArgs<C> };
+};

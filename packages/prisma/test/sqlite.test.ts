@@ -1,0 +1,3 @@
+import { describeFileFields } from './support/scenarios';
+
+describeFileFields('sqlite');
