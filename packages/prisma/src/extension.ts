@@ -13,7 +13,7 @@ import { TransactionTracker } from './file-transaction';
 import { FileWrites, type QueryParams } from './file-writes';
 import { type FileModel, FileModels } from './model-fields';
 import { PrismaReferenceChecker } from './reference-checker';
-import type { FileFieldsConfig, FileFieldsExtension, FileFieldsOptions, FileRow } from './types';
+import type { FileFieldsConfig, FileFieldsExtension, FileFieldsOptions, FileRow, KnownFieldOptions } from './types';
 
 type ExtendableClient = {
   $extends(extension: object): object;
@@ -27,7 +27,7 @@ type ExtendableClient = {
  * );
  * ```
  */
-export function fileFields<const C extends FileFieldsConfig>(config: C, options: FileFieldsOptions<C> = {}): FileFieldsExtension<C> {
+export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFieldOptions<C>, options: FileFieldsOptions<C> = {}): FileFieldsExtension<C> {
   const extension = Prisma.defineExtension((base) => {
     const client = base as unknown as ExtendableClient;
     const models = new FileModels(client, config, (options.primaryKeys ?? {}) as Record<string, string | undefined>, options.registry ?? storages);

@@ -9,5 +9,6 @@ export type {
   FileFieldsOptions,
   FileModelMethods,
   FileRow,
+  KnownFieldOptions,
   WithFieldFiles,
 } from './types';

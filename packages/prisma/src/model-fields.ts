@@ -53,7 +53,10 @@ export class FileModels {
     for (const [key, fieldOptions] of Object.entries(config)) {
       const delegate = (client as Record<string, DelegateLike | undefined>)[key];
       if (!delegate || typeof delegate !== 'object' || !delegate.fields || typeof delegate.name !== 'string') {
-        const known = Object.keys(client).filter((name) => !name.startsWith('$') && !name.startsWith('_'));
+        const known = Object.keys(client).filter((name) => {
+          const candidate = (client as Record<string, DelegateLike | undefined>)[name];
+          return !name.startsWith('$') && !name.startsWith('_') && typeof candidate === 'object' && candidate !== null && typeof candidate.fields === 'object';
+        });
         throw new ConfigurationError(
           `fileFields: '${key}' is not a model of this Prisma client (models: ${known.join(', ') || 'none'}). Use the client's model property name, e.g. 'myStorage' for model MyStorage.`,
         );

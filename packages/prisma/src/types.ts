@@ -24,6 +24,14 @@ export interface FileFieldsOptions<C extends FileFieldsConfig = FileFieldsConfig
   onDeletionError?: DeletionErrorHandler;
 }
 
+/**
+ * Refuses option names a field does not have (a generic parameter escapes TypeScript's
+ * excess-property check, so `{ maxLenght: 10 }` would otherwise pass).
+ */
+export type KnownFieldOptions<C extends FileFieldsConfig> = {
+  [M in keyof C]: { [F in keyof C[M]]: { [K in Exclude<keyof C[M][F], keyof FileFieldOptions>]: never } };
+};
+
 /** What a configured column of a client must look like: a scalar `String` column. */
 interface StringColumnRef {
   readonly typeName: 'String';
@@ -48,7 +56,9 @@ export interface FileModelMethods<F extends string> {
   fileField(property: F): FileFieldDefinition<FileRow>;
 }
 
-type ResultArgs<C extends FileFieldsConfig> = { [M in keyof C]: { [F in keyof C[M]]: FieldFile<FileRow> } };
+/** Prisma reads a computed field's type off its `compute` function. */
+type ComputedFieldFile = { needs: Record<string, true>; compute: (row: FileRow) => FieldFile<FileRow> };
+type ResultArgs<C extends FileFieldsConfig> = { [M in keyof C]: { [F in keyof C[M]]: ComputedFieldFile } };
 type ModelArgs<C extends FileFieldsConfig> = { [M in keyof C]: FileModelMethods<keyof C[M] & string> };
 
 /** The extension arguments Prisma merges into the client's type. */
