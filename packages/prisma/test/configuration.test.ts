@@ -3,7 +3,7 @@
  * ConfigurationError that names what to fix: the types catch these at compile time
  * (types.test.ts); this covers JavaScript callers and casts.
  */
-import { ConfigurationError, FileFieldDefinition, MemoryStorage } from '@filefield/core';
+import { ConfigurationError, ContentFile, FileFieldDefinition, MemoryStorage, StorageUnavailableError } from '@filefield/core';
 import { fileFields, type FileFieldsConfig } from '@filefield/prisma';
 import { openDatabase, type TestDatabase } from './support/databases';
 
@@ -57,4 +57,21 @@ it('fileField() gives the definition; revive() rebuilds FieldFiles from JSON wit
   expect(revived.normal.field).toBe(definition);
   expect(revived.random).toBe('x');
   expect(JSON.stringify(revived)).toBe('{"id":3,"normal":"up/a.txt","random":"x"}');
+});
+
+it('a storage failure after the delete committed goes to onDeletionError; the delete itself succeeds', async () => {
+  const flaky = new MemoryStorage();
+  flaky.delete = async () => {
+    throw new StorageUnavailableError('storage is down');
+  };
+  const reported: Array<{ message: string; names: string[] }> = [];
+  const prisma = db.client.$extends(
+    fileFields({ myStorage: { normal: { storage: flaky } } }, { onDeletionError: (error, { names }) => reported.push({ message: (error as Error).message, names }) }),
+  );
+  const row = await prisma.myStorage.create({ data: {} });
+  const name = await row.normal.save('a.txt', new ContentFile('a'));
+  await expect(prisma.myStorage.delete({ where: { id: row.id } })).resolves.toMatchObject({ id: row.id });
+  expect(await db.client.myStorage.count({ where: { id: row.id } })).toBe(0);
+  expect(reported).toEqual([{ message: 'storage is down', names: [name] }]);
+  expect(await flaky.exists(name)).toBe(true);
 });
