@@ -229,7 +229,7 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     throw new ConfigurationError(`\`conditionalWrites\` must be 'auto', true or false, got '${String(options.conditionalWrites)}'.`);
   }
   if (options.endpointUrl !== undefined) parseEndpoint(options.endpointUrl);
-  const multipartPartSize = positiveInteger('multipartPartSize', options.multipartPartSize, 8 * 1024 * 1024);
+  const multipartPartSize = positiveInteger('multipartPartSize', options.multipartPartSize, MIN_PART_SIZE);
   if (multipartPartSize < MIN_PART_SIZE) {
     throw new ConfigurationError(`\`multipartPartSize\` must be at least 5 MiB (${MIN_PART_SIZE} bytes), S3's smallest part; got ${multipartPartSize}.`);
   }
@@ -260,7 +260,7 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     conditionalWrites: options.conditionalWrites ?? 'auto',
     multipartThreshold: positiveInteger('multipartThreshold', options.multipartThreshold, 16 * 1024 * 1024),
     multipartPartSize,
-    multipartConcurrency: positiveInteger('multipartConcurrency', options.multipartConcurrency, 4),
+    multipartConcurrency: positiveInteger('multipartConcurrency', options.multipartConcurrency, 2),
   };
 }
 

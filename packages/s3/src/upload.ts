@@ -56,7 +56,8 @@ export async function uploadBody(
     return;
   }
   await beforeMultipart();
-  await multipart(plan, Readable.from(rejoin(head.chunks, head.rest)));
+  // highWaterMark 1: read ahead one chunk at most (objectMode streams default to 16 chunks).
+  await multipart(plan, Readable.from(rejoin(head.chunks, head.rest), { highWaterMark: 1 }));
 }
 
 async function multipart(plan: UploadPlan, body: Buffer | Readable): Promise<void> {

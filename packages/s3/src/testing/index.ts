@@ -1,5 +1,5 @@
 /**
- * Test kit: an in-process s3rver (a fake S3 over real HTTP) on a free port with a temporary
+ * Test kit: s3rver (a fake S3 over real HTTP) on a free port of 127.0.0.1 with a temporary
  * directory, and the storage options pointing at it.
  *
  *   const s3 = await startS3rver();
@@ -7,12 +7,16 @@
  *   ...
  *   await s3.stop();
  *
- * s3rver accepts only the access key `S3RVER` (any SigV4 signature: it does not verify them)
- * and ignores If-None-Match, so storages on it use the HEAD-then-PUT fallback for unique names.
+ * The server runs in a worker thread of this process: its own event loop and heap, so the
+ * server's work neither stalls the code under test nor counts in its memory measurements.
+ * s3rver accepts only the access key `S3RVER` (with any SigV4 signature: it does not verify
+ * them, but it does verify SigV2 ones) and ignores If-None-Match, so storages on it use the
+ * HEAD-then-PUT fallback for unique names.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigurationError, randomSuffix } from '@filefield/core';
 import type { S3StorageOptions } from '../options';
 
@@ -28,23 +32,65 @@ export interface S3rverHandle {
   stop(): Promise<void>;
 }
 
+export interface StartS3rverOptions {
+  /** The bucket to create (default: a random `filefield-…` name). */
+  bucket?: string;
+  /** More buckets to create. */
+  buckets?: string[];
+}
+
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
-export async function startS3rver(options: { bucket?: string; buckets?: string[] } = {}): Promise<S3rverHandle> {
-  const S3rver = loadS3rver();
+// Plain JavaScript: the worker runs it with `eval`, so it needs no build step (ts-jest runs src/).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const S3rver = require(workerData.s3rverPath);
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  directory: workerData.directory,
+  silent: true,
+  configureBuckets: workerData.buckets.map((name) => ({ name })),
+});
+server.run().then(
+  (address) => parentPort.postMessage({ type: 'started', port: address.port }),
+  (error) => parentPort.postMessage({ type: 'failed', message: String(error && error.stack || error) }),
+);
+parentPort.on('message', (message) => {
+  if (message === 'stop') server.close().finally(() => parentPort.postMessage({ type: 'stopped' }));
+});
+`;
+
+type WorkerMessage = { type: 'started'; port: number } | { type: 'failed'; message: string } | { type: 'stopped' };
+
+export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
+  const s3rverPath = resolveS3rver();
   const bucket = options.bucket ?? `filefield-${randomSuffix(8).toLowerCase()}`;
   const directory = await mkdtemp(join(tmpdir(), 'filefield-s3rver-'));
-  const buckets = [bucket, ...(options.buckets ?? [])].map((name) => ({ name }));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: buckets });
-  let address;
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { s3rverPath, directory, buckets: [bucket, ...(options.buckets ?? [])] },
+  });
+  let port: number;
   try {
-    address = await server.run();
+    port = await new Promise<number>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`s3rver worker exited with code ${code} before it started`)));
+      worker.once('message', (message: WorkerMessage) => {
+        if (message.type === 'started') resolve(message.port);
+        else reject(new Error(`s3rver did not start: ${message.type === 'failed' ? message.message : message.type}`));
+      });
+    });
   } catch (error) {
+    await worker.terminate();
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
-  const endpoint = `http://127.0.0.1:${address.port}`;
-  let stopped = false;
+  worker.removeAllListeners();
+  // The worker must not keep the process alive on its own (e.g. a test run that forgot stop()).
+  worker.unref();
+  const endpoint = `http://127.0.0.1:${port}`;
+  let stopping: Promise<void> | undefined;
   return {
     endpoint,
     bucket,
@@ -59,20 +105,27 @@ export async function startS3rver(options: { bucket?: string; buckets?: string[]
         ...overrides,
       };
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
+    stop() {
+      stopping ??= (async () => {
+        const stopped = new Promise<void>((resolve) => {
+          worker.on('message', (message: WorkerMessage) => message.type === 'stopped' && resolve());
+          worker.once('exit', () => resolve());
+        });
+        worker.postMessage('stop');
+        // Bounded: open keep-alive connections must not hold the test run.
+        await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        await worker.terminate();
+        await rm(directory, { recursive: true, force: true });
+      })();
+      return stopping;
     },
   };
 }
 
-/** s3rver is an optional peer dependency: loaded on use, with a clear error when missing. */
-function loadS3rver(): typeof import('s3rver') {
+/** s3rver is an optional peer dependency: resolved on use, with a clear error when missing. */
+function resolveS3rver(): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('s3rver') as typeof import('s3rver');
+    return require.resolve('s3rver');
   } catch (error) {
     throw new ConfigurationError('startS3rver needs the s3rver package: npm install --save-dev s3rver@^3.7.1', { cause: error });
   }
