@@ -22,15 +22,15 @@ export interface FileFieldColumnOptions<T = any> extends FileFieldOptions<T> {
 const KNOWN_OPTIONS = new Set(['uploadTo', 'storage', 'default', 'maxLength', 'nullable', 'deleteReplaced', 'name', 'index']);
 
 export function FileField<T = any>(options: FileFieldColumnOptions<T> = {}): PropertyDecorator {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new ConfigurationError(`@FileField(): unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')}).`);
+    }
+  }
   return (prototype: object, propertyKey: string | symbol) => {
     const model = (prototype.constructor as Function | undefined)?.name || 'Entity';
     if (typeof propertyKey !== 'string') {
       throw new ConfigurationError(`@FileField() on ${model}: the property must have a string name.`);
-    }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) {
-        throw new ConfigurationError(`@FileField() on ${model}#${propertyKey}: unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')}).`);
-      }
     }
     const { name, index = true, ...fieldOptions } = options;
     const field = new FileFieldDefinition<T>(model, propertyKey, fieldOptions);

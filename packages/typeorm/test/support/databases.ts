@@ -33,9 +33,10 @@ export function connectionOptions(kind: DatabaseKind): DataSourceOptions {
   }
 }
 
-export async function openDataSource(kind: DatabaseKind, entities: Function[], extra: { logger?: Logger } = {}): Promise<DataSource> {
+export async function openDataSource(kind: DatabaseKind, entities: Function[], extra: { logger?: Logger; poolSize?: number } = {}): Promise<DataSource> {
   const dataSource = new DataSource({
     ...connectionOptions(kind),
+    ...(extra.poolSize && kind !== 'sqlite' ? { poolSize: extra.poolSize } : {}),
     entities,
     synchronize: true,
     ...(extra.logger ? { logger: extra.logger, logging: ['query'] } : {}),
