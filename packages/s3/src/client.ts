@@ -40,7 +40,7 @@ export function buildClient(options: S3StorageOptions): S3Client {
     config.responseChecksumValidation = checksums;
   }
   if (options.signatureVersion === 's3') {
-    config.httpAuthSchemes = sigV2AuthSchemes();
+    config.httpAuthSchemes = sigV2AuthSchemes(options.bucket);
   }
   return new S3Client(config);
 }

@@ -89,7 +89,9 @@ export function mapS3Error(error: unknown, context: S3CallContext): Error {
   const code = s3ErrorCode(error);
   const status = s3StatusCode(error);
   const where = context.key === undefined ? `bucket '${context.bucket}'` : `'${context.key}' in bucket '${context.bucket}'`;
-  const detail = `${code ?? 'unknown error'}${status === undefined ? '' : `, HTTP ${status}`}`;
+  // HEAD responses have no body, so the SDK knows no S3 code for them ('Unknown').
+  const named = code !== undefined && code !== 'Unknown' ? code : undefined;
+  const detail = [named, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ') || 'unknown error';
 
   if (code === 'NoSuchBucket') return new BucketNotFoundError(context.bucket, { cause: error });
   if (code === 'NoSuchKey' || ((code === 'NotFound' || status === 404) && context.name !== undefined)) {

@@ -171,6 +171,7 @@ export interface ResolvedS3Options {
   multipartThreshold: number;
   multipartPartSize: number;
   multipartConcurrency: number;
+  signatureVersion: SignatureVersion;
 }
 
 export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
@@ -261,6 +262,7 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     multipartThreshold: positiveInteger('multipartThreshold', options.multipartThreshold, 16 * 1024 * 1024),
     multipartPartSize,
     multipartConcurrency: positiveInteger('multipartConcurrency', options.multipartConcurrency, 2),
+    signatureVersion: options.signatureVersion ?? 's3v4',
   };
 }
 

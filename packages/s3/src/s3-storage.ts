@@ -26,6 +26,7 @@ import { isPreconditionFailure, probeConditionalWrites, processKeyLocks } from '
 import { BucketNotFoundError, mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
 import { fromEnv } from './from-env';
 import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
+import { presignV2 } from './signature-v2';
 import { type UploadBody, type UploadPlan, uploadBody } from './upload';
 import { bucketUrlBase, bucketUrlBaseFromClient, encodeKey } from './urls';
 
@@ -141,10 +142,10 @@ export class S3Storage extends Storage {
 
   protected async objectUrl(name: string): Promise<string> {
     const key = this.key(name);
-    if (this.settings.customDomain !== undefined || !this.settings.querystringAuth) {
-      this.plainUrlBase ??= bucketUrlBaseFromClient(this.client, this.bucket);
-      const base = typeof this.plainUrlBase === 'string' ? this.plainUrlBase : (this.plainUrlBase = await this.plainUrlBase);
-      return base + encodeKey(key);
+    if (this.settings.customDomain !== undefined || !this.settings.querystringAuth) return (await this.urlBase()) + encodeKey(key);
+    if (this.settings.signatureVersion === 's3') {
+      const credentials = await this.call('presign', name, () => this.client.config.credentials());
+      return presignV2((await this.urlBase()) + encodeKey(key), this.bucket, credentials, this.settings.querystringExpire, new Date());
     }
     return this.call('presign', name, () =>
       getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.settings.querystringExpire }),
@@ -182,6 +183,13 @@ export class S3Storage extends Storage {
   }
 
   // ---- internals ----
+
+  /** The bucket's (or custom domain's) URL, ending in '/': computed once. */
+  private async urlBase(): Promise<string> {
+    this.plainUrlBase ??= bucketUrlBaseFromClient(this.client, this.bucket);
+    if (typeof this.plainUrlBase !== 'string') this.plainUrlBase = await this.plainUrlBase;
+    return this.plainUrlBase;
+  }
 
   private async writeConditionally(name: string, key: string, plan: UploadPlan, source: ContentSource): Promise<void> {
     // A multipart upload claims the name first with a conditional empty PutObject, because

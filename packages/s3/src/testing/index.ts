@@ -130,3 +130,5 @@ function resolveS3rver(): string {
     throw new ConfigurationError('startS3rver needs the s3rver package: npm install --save-dev s3rver@^3.7.1', { cause: error });
   }
 }
+
+export { recordRequests, type LoggedRequest, type RequestLog } from './request-log';
