@@ -76,7 +76,11 @@ export function s3ErrorCode(error: unknown): string | undefined {
   if (typeof shape.code === 'string') return shape.code;
   // Happy-eyeballs connection failures arrive as an AggregateError of per-address errors.
   if (Array.isArray(shape.errors) && shape.errors.length > 0) return s3ErrorCode(shape.errors[0]);
-  return typeof shape.name === 'string' && shape.name !== 'Error' ? shape.name : undefined;
+  if (typeof shape.name === 'string' && shape.name !== 'Error') return shape.name;
+  // A Node error from another realm (a Jest sandbox, some bundlers) reaches us only as the SDK's
+  // "AWS SDK error wrapper for Error: connect ECONNREFUSED ..." message.
+  const message = error instanceof Error ? error.message : '';
+  return [...NETWORK_CODES].find((code) => message.includes(code));
 }
 
 export function s3StatusCode(error: unknown): number | undefined {
@@ -123,5 +127,7 @@ export function mapS3Error(error: unknown, context: S3CallContext): Error {
       cause: error,
     });
   }
+  // Not an answer from S3 (e.g. the body stream failed): the caller's own error, unchanged.
+  if (status === undefined && error instanceof Error) return error;
   return new FileFieldError('E_S3', `S3 ${context.operation} on ${where} failed (${detail}).`, { cause: error });
 }
