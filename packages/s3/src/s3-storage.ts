@@ -23,7 +23,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { buildClient, DEFAULT_REGION } from './client';
 import { isPreconditionFailure, probeConditionalWrites, processKeyLocks } from './conditional-writes';
-import { BucketNotFoundError, mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
+import { mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
 import { fromEnv } from './from-env';
 import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
 import { presignV2 } from './signature-v2';
@@ -301,4 +301,3 @@ export class S3Storage extends Storage {
   }
 }
 
-export { BucketNotFoundError };

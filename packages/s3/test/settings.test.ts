@@ -227,6 +227,11 @@ describeOnServers('S3Storage settings', (server) => {
     // Both servers verify SigV2 signatures (s3rver verifies only these): a tampered URL is refused.
     url.searchParams.set('Signature', Buffer.from('not the signature').toString('base64'));
     expect((await fetch(url)).status).toBe(403);
+    // Multipart requests sign their sub-resources (?uploads, ?partNumber=&uploadId=).
+    const multipart = new S3Storage(server().options({ location: 'sigv2', signatureVersion: 's3', multipartThreshold: 5 * 1024 * 1024 }));
+    const large = Buffer.alloc(6 * 1024 * 1024, 9);
+    await multipart.save('large.bin', large);
+    expect(await multipart.size('large.bin')).toBe(large.byteLength);
     const wrongSecret = new S3Storage(server().options({ location: 'sigv2', signatureVersion: 's3', secretAccessKey: 'not-the-secret' }));
     await expect(wrongSecret.size(name)).rejects.toMatchObject({ code: 'E_PERMISSION_DENIED' });
   });
@@ -242,6 +247,27 @@ describeOnServers('S3Storage settings', (server) => {
     expect((await storage.open('a.txt').read()).toString()).toBe('in a new bucket');
     await emptyPrefix(server().raw, bucket, '');
     await server().raw.send(new DeleteBucketCommand({ Bucket: bucket }));
+  });
+
+  it("falls back to the SDK's default credential chain when no keys are given", async () => {
+    const { accessKeyId, secretAccessKey, ...withoutKeys } = server().options({ location: 'chain' });
+    // s3rver verifies only SigV2 signatures, so sign that way there to prove the keys were used.
+    const signatureVersion = server().verifiesSignatures ? 's3v4' : 's3';
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    try {
+      process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
+      const storage = new S3Storage({ ...withoutKeys, signatureVersion });
+      await storage.save('a.txt', 'keys from the environment');
+      expect((await storage.open('a.txt').read()).toString()).toBe('keys from the environment');
+      process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
+      await expect(new S3Storage({ ...withoutKeys, signatureVersion }).size('a.txt')).rejects.toMatchObject({ code: 'E_PERMISSION_DENIED' });
+    } finally {
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it('works with an injected S3Client', async () => {
