@@ -1,121 +1,124 @@
 /**
- * The per-entity state behind `@FileField` properties, and the property accessor itself.
+ * Where a file field's value lives on an entity, and the property accessor that reads it.
  *
  * Loading must stay cheap (10k rows with two file fields within 15% of plain columns), so the
- * accessor lives on the class prototype and hydration only stores the column's name in one
- * state object per entity; a `FieldFile` is built on first read and cached. Defining an
- * accessor on each loaded instance would cost ~0.5 µs per property and blow that budget.
+ * accessor lives on the class prototype and a loaded row's name is stored in a hidden
+ * symbol-keyed slot of the entity (see hydration.ts); a `FieldFile` is built on first read and
+ * cached in the same slot. (An accessor defined on each loaded instance would cost ~0.5 µs per
+ * property, a state object per entity an allocation per row.)
+ *
+ * A slot holds: undefined (never assigned), null (no file), a name, or the FieldFile handed out —
+ * which a copy made with Object.assign/spread may have taken from another entity. An unassigned
+ * slot means the field's default on a new entity, and "not selected" on a loaded one (a partial
+ * select): then the property reads as undefined, as any column TypeORM did not load, and saving
+ * the entity leaves the column alone.
  */
-import { inspect } from 'node:util';
 import { FieldFile, type FileFieldDefinition, FileFieldError } from '@filefield/core';
 import type { EntityManager } from 'typeorm';
 
-/** Marks a column the loading query did not select: the property reads as undefined and is not written back. */
-export const NOT_SELECTED: unique symbol = Symbol('filefield.notSelected');
+/** Set on entities TypeORM created from a query result (see hydration.ts). */
+export const LOADED = Symbol('filefield.loaded');
 
-type StoredName = string | null | typeof NOT_SELECTED;
+/** Set on the prototype of every class with file fields. */
+export const HAS_FILE_FIELDS = Symbol('filefield.hasFileFields');
 
-const STATE = Symbol('filefield');
-
-export class FileFieldState {
-  /** The entity this state belongs to; a copy made by Object.assign/spread gets its own state on first use. */
-  readonly owner: object;
-  /** Names by property; a missing key means "never assigned" (a new entity: the field's default). */
-  readonly names: Record<string, StoredName> = {};
-  /** FieldFiles handed out, by property (so `entity.file.open(); entity.file.read()` keeps its position). */
-  files: Record<string, FieldFile | undefined> | undefined;
-  /** The transactional EntityManager this entity was last loaded or saved with, for `FieldFile.save`. */
-  manager: EntityManager | undefined;
-  /** Names uploaded through this entity's FieldFiles and not yet committed, by property. */
-  uploads: Map<string, Set<string>> | undefined;
-
-  constructor(owner: object, names?: Record<string, StoredName>) {
-    this.owner = owner;
-    if (names) Object.assign(this.names, names);
-  }
-
-  [inspect.custom](): Record<string, StoredName> {
-    return this.names;
-  }
+/** A file field as declared on a class: its definition and the slot holding its value on entities. */
+export interface FileProperty {
+  readonly field: FileFieldDefinition;
+  readonly slot: symbol;
 }
 
-type WithState = { [STATE]?: FileFieldState };
+type SlotValue = string | null | undefined | FieldFile;
+type Slots = Record<symbol, SlotValue> & { [LOADED]?: true };
 
-/** The entity's state, created on first use (and split off when the state was copied from another object). */
-export function stateOf(entity: object): FileFieldState {
-  let state = (entity as WithState)[STATE];
-  if (state === undefined) {
-    if (isClassPrototype(entity)) throw new FileFieldError('E_NOT_AN_ENTITY', 'File fields are read on entities, not on their class prototype.');
-    state = new FileFieldState(entity);
-    (entity as WithState)[STATE] = state;
-  } else if (state.owner !== entity) {
-    state = new FileFieldState(entity, state.names);
-    (entity as WithState)[STATE] = state;
-  }
-  return state;
-}
-
-/** The state if this entity has one of its own (no allocation). */
-export function existingStateOf(entity: object): FileFieldState | undefined {
-  const state = (entity as WithState)[STATE];
-  return state !== undefined && state.owner === entity ? state : undefined;
+export function createFileProperty(field: FileFieldDefinition): FileProperty {
+  return { field, slot: Symbol(field.property) };
 }
 
 /**
- * Install the accessor for `field` on `prototype`: reading gives a FieldFile (empty when no file,
- * the default file for a new entity), assigning a name, a FieldFile or null replaces it.
+ * Install the accessor on `prototype`: reading gives a FieldFile (empty when no file, the default
+ * file for a new entity), assigning a name, a FieldFile or null replaces it.
  */
 export function defineFileFieldAccessor(
   prototype: object,
-  field: FileFieldDefinition,
+  { field, slot }: FileProperty,
   createFile: (entity: object, field: FileFieldDefinition, name: string | null) => FieldFile,
 ): void {
-  const property = field.property;
-  Object.defineProperty(prototype, property, {
+  if (!Object.hasOwn(prototype, HAS_FILE_FIELDS)) Object.defineProperty(prototype, HAS_FILE_FIELDS, { value: true });
+  Object.defineProperty(prototype, field.property, {
     configurable: true,
     enumerable: true,
-    get(this: object): FieldFile | undefined {
-      const state = stateOf(this);
-      const cached = state.files?.[property];
-      if (cached !== undefined) return cached;
-      const stored = state.names[property];
-      if (stored === NOT_SELECTED) return undefined;
-      const file = createFile(this, field, stored === undefined ? (field.defaultName ?? null) : stored);
-      (state.files ??= {})[property] = file;
+    get(this: Slots): FieldFile | undefined {
+      const value = this[slot];
+      let name: string | null;
+      if (typeof value === 'object' && value !== null) {
+        if (value.instance === this) return value;
+        name = value.name; // copied, with the other properties, from another entity
+      } else if (value === undefined) {
+        if (this[LOADED] || isClassPrototype(this)) return undefined;
+        name = field.defaultName ?? null;
+      } else {
+        name = value;
+      }
+      const file = createFile(this, field, name);
+      this[slot] = file;
       return file;
     },
-    set(this: object, value: unknown) {
-      const state = stateOf(this);
+    set(this: Slots, value: unknown) {
       // The hot path: TypeORM hydrating a loaded row assigns the column's string (or null).
-      if (typeof value === 'string' || value === null || value === undefined) {
-        state.names[property] = value === '' || value === undefined ? null : value;
-        if (state.files !== undefined) state.files[property] = undefined;
-        return;
-      }
-      if (value instanceof FieldFile) {
-        state.names[property] = value.name;
+      if (typeof value === 'string') {
+        this[slot] = value === '' ? null : value;
+      } else if (value === null || value === undefined) {
+        this[slot] = null;
+      } else if (value instanceof FieldFile) {
         if (value.instance === this && value.field === field) {
-          (state.files ??= {})[property] = value;
+          this[slot] = value;
         } else {
           assertSameStorage(value.field, field);
-          if (state.files !== undefined) state.files[property] = undefined;
+          this[slot] = value.name;
         }
-        return;
+      } else {
+        throw new FileFieldError('E_INVALID_VALUE', `${field.label} accepts a file name (string), a FieldFile or null, not ${describe(value)}.`);
       }
-      throw new FileFieldError(
-        'E_INVALID_VALUE',
-        `${field.label} accepts a file name (string), a FieldFile or null, not ${describe(value)}.`,
-      );
     },
   });
 }
 
-/** Mark columns a partial select left out, so saving the entity does not overwrite them. */
-export function markUnselected(entity: object, properties: readonly string[]): void {
-  const state = stateOf(entity);
-  for (const property of properties) {
-    if (!(property in state.names) && state.files?.[property] === undefined) state.names[property] = NOT_SELECTED;
+/** The name the field holds, without creating a FieldFile; undefined when a query did not load the column. */
+export function currentName(entity: object, { field, slot }: FileProperty): string | null | undefined {
+  const value = (entity as Slots)[slot];
+  if (typeof value === 'object' && value !== null) return value.name;
+  if (value === undefined) return (entity as Slots)[LOADED] ? undefined : (field.defaultName ?? null);
+  return value;
+}
+
+/** What filefield remembers about an entity beyond its fields' values (rarely needed: kept apart). */
+export class EntityFileState {
+  /** The entity it belongs to; a copy made by Object.assign/spread gets its own on first use. */
+  readonly owner: object;
+  /** The EntityManager `FieldFile.save()` saves this entity with (see managers.ts). */
+  manager: EntityManager | undefined;
+  /** Names uploaded through this entity's FieldFiles and not yet committed, by property. */
+  uploads: Map<string, Set<string>> | undefined;
+
+  constructor(owner: object) {
+    this.owner = owner;
   }
+}
+
+const STATE = Symbol('filefield.entity');
+
+export function stateOf(entity: object): EntityFileState {
+  const existing = existingStateOf(entity);
+  if (existing) return existing;
+  const state = new EntityFileState(entity);
+  (entity as { [STATE]?: EntityFileState })[STATE] = state;
+  return state;
+}
+
+export function existingStateOf(entity: object): EntityFileState | undefined {
+  const state = (entity as { [STATE]?: EntityFileState })[STATE];
+  return state !== undefined && state.owner === entity ? state : undefined;
 }
 
 function assertSameStorage(from: FileFieldDefinition, to: FileFieldDefinition): void {

@@ -1,28 +1,29 @@
 /**
- * Which properties of which classes are file fields. `@FileField` records each definition here;
+ * Which properties of which classes are file fields. `@FileField` records each one here;
  * lookups walk the prototype chain so subclasses see their parents' fields.
  */
-import type { FileFieldDefinition } from '@filefield/core';
+import type { FileProperty } from './entity-state';
 
-const declared = new WeakMap<object, Map<string, FileFieldDefinition>>();
-const resolved = new WeakMap<object, ReadonlyMap<string, FileFieldDefinition>>();
+const declared = new WeakMap<object, Map<string, FileProperty>>();
+const resolved = new WeakMap<object, readonly FileProperty[]>();
 
-export function registerFileField(prototype: object, field: FileFieldDefinition): void {
-  let fields = declared.get(prototype);
-  if (!fields) declared.set(prototype, (fields = new Map()));
-  fields.set(field.property, field);
+export function registerFileProperty(prototype: object, property: FileProperty): void {
+  let properties = declared.get(prototype);
+  if (!properties) declared.set(prototype, (properties = new Map()));
+  properties.set(property.field.property, property);
 }
 
-/** The file fields of a class (its own and inherited), by property name. */
-export function fileFieldsOf(target: Function): ReadonlyMap<string, FileFieldDefinition> {
+/** The file fields of a class, its parents' first. */
+export function filePropertiesOf(target: Function): readonly FileProperty[] {
   const cached = resolved.get(target);
   if (cached) return cached;
   const chain: object[] = [];
   for (let proto = target.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     chain.unshift(proto);
   }
-  const fields = new Map<string, FileFieldDefinition>();
-  for (const proto of chain) for (const [property, field] of declared.get(proto) ?? []) fields.set(property, field);
-  resolved.set(target, fields);
-  return fields;
+  const byName = new Map<string, FileProperty>();
+  for (const proto of chain) for (const [name, property] of declared.get(proto) ?? []) byName.set(name, property);
+  const properties = [...byName.values()];
+  resolved.set(target, properties);
+  return properties;
 }

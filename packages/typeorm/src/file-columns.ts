@@ -5,12 +5,13 @@
  */
 import { FieldFile, type FileFieldDefinition } from '@filefield/core';
 import type { EntityMetadata, ValueTransformer } from 'typeorm';
+import type { FileProperty } from './entity-state';
 
 type ColumnMetadata = EntityMetadata['columns'][number];
 
 /** Persists a file field's name. Loading passes the column's value through untouched (no I/O, no allocation). */
 export class FileNameTransformer implements ValueTransformer {
-  constructor(readonly field: FileFieldDefinition) {}
+  constructor(readonly property: FileProperty) {}
 
   to(value: unknown): unknown {
     if (value instanceof FieldFile) return value.name;
@@ -26,6 +27,8 @@ export class FileNameTransformer implements ValueTransformer {
 export interface FileColumn {
   readonly column: ColumnMetadata;
   readonly field: FileFieldDefinition;
+  /** Where entities keep the value (see entity-state.ts). */
+  readonly slot: symbol;
 }
 
 const columnsByMetadata = new WeakMap<EntityMetadata, readonly FileColumn[]>();
@@ -36,7 +39,10 @@ export function fileColumnsOf(metadata: EntityMetadata): readonly FileColumn[] {
   if (!columns) {
     columns = metadata.columns
       .filter((column) => column.transformer instanceof FileNameTransformer)
-      .map((column) => ({ column, field: (column.transformer as FileNameTransformer).field }));
+      .map((column) => {
+        const { field, slot } = (column.transformer as FileNameTransformer).property;
+        return { column, field, slot };
+      });
     columnsByMetadata.set(metadata, columns);
   }
   return columns;

@@ -7,6 +7,7 @@ import type { DataSource, EntityMetadata } from 'typeorm';
 import { fileColumnsOf } from './file-columns';
 import { isRegistered, registerDataSource, unregisterDataSource } from './managers';
 import { DEFAULT_REFERENCE_BATCH_SIZE } from './reference-checker';
+import { installHydration } from './hydration';
 import { FileFieldSubscriber } from './subscriber';
 
 export interface FileFieldsOptions {
@@ -49,10 +50,12 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
   if (!Number.isInteger(referenceBatchSize) || referenceBatchSize < 1) {
     throw new ConfigurationError('installFileFields: referenceBatchSize must be a positive integer.');
   }
-  for (const metadata of dataSource.entityMetadatas) checkEntity(metadata);
+  const withFiles = dataSource.entityMetadatas.filter((metadata) => fileColumnsOf(metadata).length > 0);
+  for (const metadata of withFiles) checkEntity(metadata);
 
   const scheduler = options.scheduler ?? fileDeletionScheduler;
   const subscriber = new FileFieldSubscriber({ scheduler, referenceBatchSize, warnOnBulkDelete: options.warnOnBulkDelete ?? true });
+  const restoreHydration = withFiles.map(installHydration);
   dataSource.subscribers.push(subscriber);
   registerDataSource(dataSource);
   return {
@@ -62,6 +65,7 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
     uninstall() {
       const index = dataSource.subscribers.indexOf(subscriber);
       if (index >= 0) dataSource.subscribers.splice(index, 1);
+      for (const restore of restoreHydration) restore();
       unregisterDataSource(dataSource);
     },
   };
@@ -70,7 +74,6 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
 /** Refuse what filefield cannot handle, at startup rather than on the first save. */
 function checkEntity(metadata: EntityMetadata): void {
   const columns = fileColumnsOf(metadata);
-  if (columns.length === 0) return;
   for (const { column, field } of columns) {
     if (column.embeddedMetadata) {
       throw new ConfigurationError(`${field.label}: @FileField inside an embedded entity is not supported; declare it on ${metadata.name} itself.`);

@@ -1,7 +1,6 @@
 /**
- * The entity subscriber that applies the core's deletion policy to TypeORM's events:
- * - afterLoad: nothing but bookkeeping (no storage I/O): columns a partial select left out are
- *   marked so saving does not overwrite them, and the transactional manager is remembered;
+ * The entity subscriber that applies the core's deletion policy to TypeORM's events (loading
+ * needs none: see hydration.ts):
  * - beforeInsert/beforeUpdate: names being written are validated (typed error, nothing written),
  *   and files uploaded through the entity are registered for deletion if the transaction rolls back;
  * - afterUpdate (a replaced file) and afterRemove (a removed row): the old names become deletion
@@ -16,7 +15,6 @@ import type {
   EntityMetadata,
   EntitySubscriberInterface,
   InsertEvent,
-  LoadEvent,
   ObjectLiteral,
   QueryRunner,
   RemoveEvent,
@@ -25,7 +23,7 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm';
-import { existingStateOf, markUnselected } from './entity-state';
+import { existingStateOf } from './entity-state';
 import { FileNameTooLongError } from './errors';
 import { type FileColumn, fileColumnsOf, nameOf } from './file-columns';
 import { rememberManager } from './managers';
@@ -43,19 +41,6 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
   private readonly warnedBulkDeletes = new WeakSet<EntityMetadata>();
 
   constructor(private readonly options: FileFieldSubscriberOptions) {}
-
-  afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
-    if (!event) return;
-    const columns = fileColumnsOf(event.metadata);
-    if (columns.length === 0) return;
-    const state = existingStateOf(entity);
-    let unselected: string[] | undefined;
-    for (const { field } of columns) {
-      if (state === undefined || !(field.property in state.names)) (unselected ??= []).push(field.property);
-    }
-    if (unselected) markUnselected(entity, unselected);
-    rememberManager(entity, event.manager);
-  }
 
   beforeInsert(event: InsertEvent<ObjectLiteral>): void {
     if (this.beforeWrite(event.entity, undefined, event.metadata, event.queryRunner)) rememberManager(event.entity, event.manager);

@@ -7,7 +7,7 @@
  * levels delete what they uploaded — always through the core's reference-checked scheduler.
  */
 import { type DeletionOutcome, type FileDeletionScheduler, PendingFileChanges, type ReferenceChecker } from '@filefield/core';
-import type { FileFieldState } from './entity-state';
+import type { EntityFileState } from './entity-state';
 
 interface SettledChanges {
   changes: PendingFileChanges;
@@ -21,7 +21,7 @@ interface Level {
 
 /** An upload registered for deletion on rollback; forgotten by its entity once the transaction ends. */
 interface UploadRef {
-  state: FileFieldState;
+  state: EntityFileState;
   property: string;
   name: string;
 }
@@ -41,7 +41,7 @@ export class TransactionFileChanges {
     return this.levels[this.levels.length - 1].changes;
   }
 
-  rememberUpload(state: FileFieldState, property: string, name: string): void {
+  rememberUpload(state: EntityFileState, property: string, name: string): void {
     this.uploads.push({ state, property, name });
   }
 
