@@ -144,6 +144,26 @@ describeEachDatabase('deletion', (kind) => {
     expect(await dataSource.manager.countBy(model.Document, { file: uploaded! as never })).toBe(0);
   });
 
+  test('save({ save: false }) then saving the row in a transaction that rolls back removes the upload; an upload never saved stays', async () => {
+    let written: string | null = null;
+    let unsaved: string | null = null;
+    await rollingBack(() =>
+      dataSource.transaction(async (manager) => {
+        const document = manager.create(model.Document);
+        await document.file.save('written.txt', new ContentFile('written to a row'), { save: false });
+        await manager.save(document);
+        written = document.file.name;
+        const loose = new model.Document();
+        await loose.file.save('loose.txt', new ContentFile('never written to a row'), { save: false });
+        unsaved = loose.file.name;
+        throw new Rollback();
+      }),
+    );
+    expect(await storage.exists(written!)).toBe(false);
+    // Like Django: an upload no row ever referenced is the caller's (filefield never saw it in a row).
+    expect(await storage.exists(unsaved!)).toBe(true);
+  });
+
   test('an entity loaded in a transaction saves its files through that transaction', async () => {
     const existing = await newDocument({ file: 'loaded.txt' });
     const oldName = existing.file.name!;
