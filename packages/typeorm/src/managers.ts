@@ -5,7 +5,7 @@
  */
 import { ConfigurationError } from '@filefield/core';
 import type { DataSource, EntityManager } from 'typeorm';
-import { existingStateOf, stateOf } from './entity-state';
+import { HAS_FILE_FIELDS, existingStateOf, stateOf } from './entity-state';
 
 const installedDataSources = new Set<DataSource>();
 
@@ -31,9 +31,11 @@ export function bindEntityManager<T extends object>(entity: T, manager: EntityMa
   return entity;
 }
 
-/** Remember the transactional manager an entity was just loaded or written with. */
+/** Remember the transactional manager an entity (not a plain object) was just loaded or written with. */
 export function rememberManager(entity: object, manager: EntityManager): void {
-  if (manager.queryRunner?.isTransactionActive) stateOf(entity).manager = manager;
+  if (manager.queryRunner?.isTransactionActive && (entity as Record<symbol, unknown>)[HAS_FILE_FIELDS] === true) {
+    stateOf(entity).manager = manager;
+  }
 }
 
 export function managerFor(entity: object): EntityManager {
