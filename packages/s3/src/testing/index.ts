@@ -13,6 +13,7 @@
  * them, but it does verify SigV2 ones) and ignores If-None-Match, so storages on it use the
  * HEAD-then-PUT fallback for unique names.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,9 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
   // The worker must not keep the process alive on its own (e.g. a test run that forgot stop()).
   worker.unref();
   const endpoint = `http://127.0.0.1:${port}`;
+  // A run that never calls stop() (a crash, a forgotten afterAll) still leaves no directory behind.
+  const removeOnExit = () => rmSync(directory, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
@@ -116,6 +120,7 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
         await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await worker.terminate();
         await rm(directory, { recursive: true, force: true });
+        process.removeListener('exit', removeOnExit);
       })();
       return stopping;
     },
