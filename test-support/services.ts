@@ -79,7 +79,6 @@ export function describeWith(name: ServiceName, title: string, body: () => void)
   if (requiredServices().has(name)) {
     throw new Error(`${title}: ${name} is required (FILEFIELD_REQUIRE) but not reachable.`);
   }
-  // Skipped only on a machine without this server (a laptop); CI lists it in FILEFIELD_REQUIRE,
-  // which turns this skip into the error above.
-  describe.skip(`${title} [skipped: ${name} not reachable; see test-support/services.ts]`, body);
+  // CI lists every server in FILEFIELD_REQUIRE, which turns this skip into the error above.
+  describe.skip(`${title} [skipped: ${name} not reachable; see test-support/services.ts]`, body); // reason: no such server on this machine (a laptop)
 }

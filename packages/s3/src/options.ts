@@ -105,8 +105,8 @@ export const DEFAULT_GZIP_CONTENT_TYPES = [
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof S3StorageOptions>([
-  'bucket',
+/** Options that configure the SDK client, meaningless when a client is injected. */
+const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
   'credentials',
   'accessKeyId',
   'secretAccessKey',
@@ -116,6 +116,12 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof S3StorageOptions>([
   'useSsl',
   'addressingStyle',
   'signatureVersion',
+  'requestChecksumCalculation',
+];
+
+/** Options of the storage itself, valid with a built or an injected client. */
+const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
+  'bucket',
   'defaultAcl',
   'autoCreateBucket',
   'objectParameters',
@@ -133,23 +139,10 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof S3StorageOptions>([
   'multipartThreshold',
   'multipartPartSize',
   'multipartConcurrency',
-  'requestChecksumCalculation',
   'client',
-]);
-
-/** Options that configure the SDK client, meaningless when a client is injected. */
-const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
-  'credentials',
-  'accessKeyId',
-  'secretAccessKey',
-  'sessionToken',
-  'region',
-  'endpointUrl',
-  'useSsl',
-  'addressingStyle',
-  'signatureVersion',
-  'requestChecksumCalculation',
 ];
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<string>([...STORAGE_OPTIONS, ...CLIENT_OPTIONS]);
 
 /** Options after defaults and checks; what the storage actually runs on. */
 export interface ResolvedS3Options {

@@ -28,7 +28,7 @@ import { FileNameTooLongError } from './errors';
 import { type FileColumn, fileColumnsOf, nameOf } from './file-columns';
 import { rememberManager } from './managers';
 import { TypeOrmReferenceChecker } from './reference-checker';
-import { TransactionFileChanges } from './transaction-file-changes';
+import { type SettledChanges, TransactionFileChanges } from './transaction-file-changes';
 
 export interface FileFieldSubscriberOptions {
   scheduler: FileDeletionScheduler;
@@ -85,19 +85,11 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    const transaction = this.transactions.get(event.queryRunner);
-    const work = transaction?.committed(event.queryRunner.isTransactionActive);
-    if (!transaction || !work) return;
-    this.transactions.delete(event.queryRunner);
-    await transaction.settle(work, this.options.scheduler, this.checker(event.queryRunner));
+    await this.settle(event.queryRunner, (transaction, active) => transaction.committed(active));
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    const transaction = this.transactions.get(event.queryRunner);
-    const work = transaction?.rolledBack(event.queryRunner.isTransactionActive);
-    if (!transaction || !work) return;
-    this.transactions.delete(event.queryRunner);
-    await transaction.settle(work, this.options.scheduler, this.checker(event.queryRunner));
+    await this.settle(event.queryRunner, (transaction, active) => transaction.rolledBack(active));
   }
 
   /** Validate and register uploads; returns whether the entity has file columns. */
@@ -133,6 +125,18 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     const changes = new PendingFileChanges();
     for (const candidate of candidates) changes.deleteOnCommit(candidate);
     await changes.committed(this.options.scheduler, this.checker(runner));
+  }
+
+  /** After the outermost commit or rollback: hand that transaction's file changes to the scheduler. */
+  private async settle(
+    runner: QueryRunner,
+    outcome: (transaction: TransactionFileChanges, stillActive: boolean) => SettledChanges[] | undefined,
+  ): Promise<void> {
+    const transaction = this.transactions.get(runner);
+    const work = transaction && outcome(transaction, runner.isTransactionActive);
+    if (!transaction || !work) return;
+    this.transactions.delete(runner);
+    await transaction.settle(work, this.options.scheduler, this.checker(runner));
   }
 
   private transactionOf(runner: QueryRunner): TransactionFileChanges {

@@ -9,7 +9,7 @@
 import { type DeletionOutcome, type FileDeletionScheduler, PendingFileChanges, type ReferenceChecker } from '@filefield/core';
 import type { EntityFileState } from './entity-state';
 
-interface SettledChanges {
+export interface SettledChanges {
   changes: PendingFileChanges;
   rolledBack: boolean;
 }
