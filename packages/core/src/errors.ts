@@ -74,3 +74,45 @@ export class FileModeError extends FileFieldError {
     super('E_FILE_MODE', message);
   }
 }
+
+/**
+ * A name is longer than where it must be stored: a column (`maxLength`, in characters) or the
+ * storage's key limit (S3: 1024 bytes of UTF-8, the location prefix included). Nothing was written.
+ */
+export class FileNameTooLongError extends FileFieldError {
+  readonly fileName: string;
+  readonly limit: number;
+  readonly unit: 'characters' | 'bytes';
+
+  constructor(fileName: string, limit: number, unit: 'characters' | 'bytes', message: string) {
+    super('E_NAME_TOO_LONG', message);
+    this.fileName = fileName;
+    this.limit = limit;
+    this.unit = unit;
+  }
+}
+
+/**
+ * A row was given a file name that filefield is deleting or has deleted: its last reference was
+ * removed and the sweeper found it unreferenced. The write is refused so that no committed row
+ * names a missing file; save the content again under a new name.
+ */
+export class FileDeletedError extends FileFieldError {
+  readonly fileName: string;
+
+  constructor(fileName: string, storageId: string) {
+    super(
+      'E_FILE_DELETED',
+      `File '${fileName}' (storage ${storageId}) was unreferenced and is being deleted or was deleted, so a row cannot name it any more. ` +
+        'Upload the content again (FieldFile.save) to get a new name.',
+    );
+    this.fileName = fileName;
+  }
+}
+
+/** filefield's ledger tables are missing or unusable; the message says which migration creates them. */
+export class LedgerError extends FileFieldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_LEDGER', message, options);
+  }
+}

@@ -8,13 +8,23 @@ import { type Content, contentName, knownSize } from './content';
 import { FileFieldError, NoFileError } from './errors';
 import type { FileFieldDefinition } from './field';
 import { validateFileName } from './names';
-import type { Storage } from './storage';
+import type { NameClaim, Storage } from './storage';
 import type { OpenMode, StorageFile } from './storage-file';
 
-/** What an ORM adapter provides so `save`/`delete` with `{ save: true }` can persist the row. */
+/** What an ORM adapter provides: how a FieldFile's row is written, and the ledger behind it. */
 export interface FieldFileHost<T = any> {
-  /** Write the owning row (insert it if it is new) after a file's name changed. */
-  persist(instance: T, field: FileFieldDefinition<T>, file: FieldFile<T>): Promise<void>;
+  /**
+   * Write the owning row (insert it if it is new) after a file's name changed. `discarded` is a
+   * name `delete()` took off the row: the adapter releases it in the same transaction, whatever
+   * the field's `deleteReplaced` says.
+   */
+  persist(instance: T, field: FileFieldDefinition<T>, file: FieldFile<T>, change?: { discarded?: string }): Promise<void>;
+  /** The ledger claim for uploads through this host (upload intents; always a free name). */
+  nameClaim?(instance: T, field: FileFieldDefinition<T>): NameClaim | undefined;
+  /** `save()` stored a new file for this field (before the row is written, if it is). */
+  uploaded?(instance: T, field: FileFieldDefinition<T>, file: FieldFile<T>, name: string): void;
+  /** An upload whose row was not written: let the sweeper check it now rather than after the grace period. */
+  abandon?(instance: T, field: FileFieldDefinition<T>, name: string): Promise<void>;
 }
 
 export interface FieldFileSaveOptions {
@@ -103,7 +113,12 @@ export class FieldFile<T = any> {
   /**
    * Upload `content` as `name` (after `uploadTo` and unique naming) and associate it; then, unless
    * `{ save: false }`, persist the owning row through the ORM adapter. Returns the stored name.
-   * The previous file is not deleted here: the adapter deletes replaced files after the row is saved.
+   *
+   * Through an adapter, the upload claims its name in the ledger first (so it always gets a free
+   * name, even on a storage with `fileOverwrite`, and a crash before the row commits leaves a
+   * claim the sweeper cleans up). If persisting fails, the field gets its previous name back and
+   * the upload is handed to the sweeper. The previous file is not deleted here: the adapter
+   * releases it in the transaction that writes the row.
    */
   async save(name: string | undefined, content: Content, options: FieldFileSaveOptions = {}): Promise<string> {
     const requested = name ?? contentName(content);
@@ -111,23 +126,50 @@ export class FieldFile<T = any> {
       throw new FileFieldError('E_NO_NAME', `${this.field.label}: save() needs a name when the content carries none.`);
     }
     const generated = this.field.generateFilename(this.instance, requested);
-    const stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength });
-    this.name = validateFileName(stored);
+    const claim = this.host?.nameClaim?.(this.instance, this.field);
+    const stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength, claim });
+    const previous = this.currentName;
+    this.name = this.field.assertStorable(stored);
     this.cachedSize = knownSize(content);
-    if (options.save ?? true) await this.persist();
+    this.host?.uploaded?.(this.instance, this.field, this, stored);
+    if (options.save ?? true) {
+      try {
+        await this.persist();
+      } catch (error) {
+        this.restore(previous);
+        await this.host?.abandon?.(this.instance, this.field, stored).catch(() => undefined);
+        throw error;
+      }
+    }
     return stored;
   }
 
   /**
-   * Delete the file from the storage and empty the field; unless `{ save: false }`, persist the row.
-   * Like Django, this deletes unconditionally: use the adapter's row deletion for reference-safe cleanup.
+   * Empty the field and, unless `{ save: false }`, persist the row. Through an ORM adapter the
+   * file itself is released in the transaction that writes the row, and the sweeper deletes it
+   * once no row names it: never while another row shares it, never a field's default, and
+   * nothing if that transaction rolls back (unlike Django, which deletes at once). With
+   * `{ save: false }` nothing is released until the row is saved. A FieldFile without an
+   * adapter has no rows to ask, so it deletes the file at once, as Django does.
    */
   async delete(options: FieldFileSaveOptions = {}): Promise<void> {
-    if (this.currentName === null) return;
+    const name = this.currentName;
+    if (name === null) return;
     await this.close();
-    await this.storage.delete(this.currentName);
+    if (!this.host) {
+      if (options.save ?? true) await this.persist();
+      if (!this.field.isDefault(name)) await this.storage.delete(name);
+      this.name = null;
+      return;
+    }
     this.name = null;
-    if (options.save ?? true) await this.persist();
+    if (!(options.save ?? true)) return;
+    try {
+      await this.host.persist(this.instance, this.field, this, { discarded: name });
+    } catch (error) {
+      this.restore(name);
+      throw error;
+    }
   }
 
   toJSON(): string | null {
@@ -140,6 +182,13 @@ export class FieldFile<T = any> {
 
   [inspect.custom](): string {
     return `<FieldFile: ${this.currentName ?? 'None'}>`;
+  }
+
+  /** Put a name back after a failed write (a legacy name the core refuses stays as it is). */
+  private restore(name: string | null): void {
+    this.currentName = name;
+    this.cachedSize = undefined;
+    this.file = undefined;
   }
 
   private requireName(): string {

@@ -4,7 +4,7 @@
  * configured model field.
  */
 import strftime from 'strftime';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, FileNameTooLongError } from './errors';
 import { joinName, validateFileName } from './names';
 import { type StorageRef, type StorageRegistry, storages } from './registry';
 import type { Storage } from './storage';
@@ -79,6 +79,25 @@ export class FileFieldDefinition<T = any> {
       name = filename;
     }
     return this.storage.generateFilename(validateFileName(name));
+  }
+
+  /**
+   * Check a name this field is about to store: safe (`validateFileName`), no longer than the
+   * column (`maxLength` characters) and within the storage's limits. Returns it unchanged; throws
+   * `SuspiciousFileOperation` or `FileNameTooLongError`, before anything is written.
+   */
+  assertStorable(name: string): string {
+    validateFileName(name);
+    if (name.length > this.maxLength) {
+      throw new FileNameTooLongError(
+        name,
+        this.maxLength,
+        'characters',
+        `${this.label}: the file name ${JSON.stringify(name)} has ${name.length} characters but the column holds ${this.maxLength}; ` +
+          'shorten it or raise maxLength (and migrate the column).',
+      );
+    }
+    return this.storage.checkName(name);
   }
 
   /** Whether `name` is this field's default file (never deleted). */

@@ -1,20 +1,15 @@
 export { ContentFile, LocalFile, type Content, type ContentSource, toContentSource, contentName, knownSize } from './content';
-export {
-  FileDeletionScheduler,
-  PendingFileChanges,
-  type DeletionCandidate,
-  type DeletionErrorHandler,
-  type DeletionOutcome,
-  type ReferenceChecker,
-} from './deletion';
 export { FileSystemStorage, type FileSystemStorageOptions } from './drivers/filesystem/filesystem-storage';
 export { MemoryStorage, type MemoryStorageOptions } from './drivers/memory/memory-storage';
 export {
   ConfigurationError,
+  FileDeletedError,
   FileExistsError,
   FileFieldError,
   FileModeError,
+  FileNameTooLongError,
   FileNotFoundError,
+  LedgerError,
   NoFileError,
   PermissionDeniedError,
   StorageUnavailableError,
@@ -24,5 +19,6 @@ export { FileFieldDefinition, type FileFieldOptions, type UploadTo } from './fie
 export { FieldFile, type FieldFileHost, type FieldFileSaveOptions } from './field-file';
 export { alternativeName, getValidFileName, joinName, randomSuffix, splitName, validateFileName } from './names';
 export { DEFAULT_STORAGE, StorageRegistry, storages, type StorageRef } from './registry';
-export { Storage, type DirectoryListing, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
+export * from './lifecycle';
+export { Storage, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
 export { StorageFile, type OpenMode } from './storage-file';

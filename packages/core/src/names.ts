@@ -8,7 +8,12 @@ import { randomInt } from 'node:crypto';
 import { posix } from 'node:path';
 import { SuspiciousFileOperation } from './errors';
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/**
+ * Characters no stored name may hold: C0/C1 controls and DEL (Cc), format characters such as the
+ * bidi overrides U+202A–U+202E and isolates U+2066–U+2069, zero-width joiners and the BOM (Cf),
+ * lone surrogates, which have no UTF-8 form (Cs), and the line/paragraph separators (Zl, Zp).
+ */
+const FORBIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 const WINDOWS_DRIVE = /^[A-Za-z]:/;
 const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -18,16 +23,21 @@ function quoted(name: string): string {
 }
 
 /**
- * Refuse names that are empty, absolute, contain `..` components, backslashes, NUL or other
- * control characters. With `allowRelativePath: false` the name must be a bare file name.
- * Returns the name unchanged when it is safe.
+ * Refuse names that are empty, absolute, contain `..` components, backslashes, control or format
+ * characters, or that are not canonical: an empty segment (`a//b`), a `.` segment (`./a`,
+ * `a/./b`) or a trailing slash. Every storage resolves such spellings to another name (`a/b`),
+ * so accepting them would let one object have two names, and deleting one would delete the other.
+ * With `allowRelativePath: false` the name must be a bare file name. Returns the name unchanged
+ * when it is safe.
  */
 export function validateFileName(name: string, options: { allowRelativePath?: boolean } = {}): string {
   if (typeof name !== 'string') {
     throw new SuspiciousFileOperation(`A file name must be a string, got ${typeof name}.`);
   }
-  if (CONTROL_CHARACTERS.test(name)) {
-    throw new SuspiciousFileOperation(`File name ${quoted(name)} contains a NUL or control character.`);
+  const forbidden = FORBIDDEN_CHARACTERS.exec(name);
+  if (forbidden) {
+    const codePoint = forbidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new SuspiciousFileOperation(`File name ${quoted(name)} contains a control or format character (U+${codePoint}).`);
   }
   if (name.includes('\\')) {
     throw new SuspiciousFileOperation(`File name ${quoted(name)} contains a backslash; use '/' to separate directories.`);
@@ -42,6 +52,11 @@ export function validateFileName(name: string, options: { allowRelativePath?: bo
     }
   } else if (name !== base) {
     throw new SuspiciousFileOperation(`File name ${quoted(name)} includes path elements.`);
+  }
+  if (name.split('/').some((segment) => segment === '' || segment === '.')) {
+    throw new SuspiciousFileOperation(
+      `File name ${quoted(name)} is not canonical (an empty or '.' segment); storages read it as ${quoted(posix.normalize(name).replace(/^\.\//, ''))}.`,
+    );
   }
   return name;
 }

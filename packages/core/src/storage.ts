@@ -11,21 +11,62 @@
  * - bodies are streamed; nothing holds a whole file in memory (except MemoryStorage itself);
  * - `listObjects` of a directory that does not exist gives empty lists.
  */
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import { type Content, type ContentSource, toContentSource } from './content';
-import { FileExistsError, SuspiciousFileOperation } from './errors';
+import { ConfigurationError, FileExistsError, FileNameTooLongError, SuspiciousFileOperation } from './errors';
 import { alternativeName, firstCandidate, getValidFileName, joinName, splitName, validateFileName } from './names';
 import { type OpenMode, StorageFile } from './storage-file';
 
 export interface StorageOptions {
   /** Replace a file saved under a taken name (true) or pick a unique name (false, the default). */
   fileOverwrite?: boolean;
+  /**
+   * The storage's identity in filefield's ledger and reference checks: two storage objects with
+   * the same id are the same files. Default: derived from the configuration (the filesystem
+   * location; S3 endpoint, bucket and location); a MemoryStorage is its own store.
+   */
+  id?: string;
+}
+
+/**
+ * Reserves names before an upload, so that no two writers (in any process) store under the same
+ * name and a crash after the upload leaves a record to clean up. ORM adapters pass their ledger's.
+ */
+export interface NameClaim {
+  /** Reserve `name` before any byte is written; false when it is taken. */
+  claim(name: string): Promise<boolean>;
+  /** Give back a name reserved by `claim` whose upload did not happen. */
+  release(name: string): Promise<void>;
 }
 
 export interface SaveOptions {
   /** The longest name the caller can store (a column's length); names are shortened to fit. */
   maxLength?: number;
+  /**
+   * Reserve each candidate name with this claim first. A claimed save always takes a free name
+   * (exclusive writes), whatever `fileOverwrite` says: a file another row names is never replaced.
+   */
+  claim?: NameClaim;
 }
+
+/** What `deleteMany` did: every name is in exactly one of the two lists. */
+export interface DeleteManyResult {
+  deleted: string[];
+  failed: Array<{ name: string; error: unknown }>;
+}
+
+/** Limits a driver puts on names, checked before any request. */
+export interface NameLimits {
+  /** The longest name in bytes of UTF-8 (S3 keys: 1024, minus the location prefix). */
+  maxBytes?: number;
+  /** The longest path segment in bytes (filesystems: 255). */
+  maxSegmentBytes?: number;
+}
+
+/** Deletions `deleteMany` runs at once with the one-by-one fallback. */
+const DELETE_CONCURRENCY = 8;
 
 export interface WriteOptions {
   /** Fail with FileExistsError instead of replacing an existing file. */
@@ -42,9 +83,23 @@ const MAX_NAME_ATTEMPTS = 100;
 
 export abstract class Storage {
   readonly fileOverwrite: boolean;
+  private readonly explicitId: string | undefined;
+  private instanceId: string | undefined;
 
   protected constructor(options: StorageOptions = {}) {
     this.fileOverwrite = options.fileOverwrite ?? false;
+    if (options.id !== undefined && (typeof options.id !== 'string' || options.id === '' || options.id.length > 255)) {
+      throw new ConfigurationError('A storage `id` must be a non-empty string of at most 255 characters.');
+    }
+    this.explicitId = options.id;
+  }
+
+  /**
+   * Which files this storage holds, as the ledger and reference checks know it: the `id` option,
+   * else the driver's description of its configuration, else one id per storage object.
+   */
+  get id(): string {
+    return this.explicitId ?? this.identity() ?? (this.instanceId ??= `instance:${randomUUID()}`);
   }
 
   /**
@@ -57,26 +112,33 @@ export abstract class Storage {
    * candidate); if another writer takes that name during the upload, `FileExistsError` is thrown.
    */
   async save(name: string, content: Content, options: SaveOptions = {}): Promise<string> {
-    validateFileName(name);
+    this.checkName(name);
     const source = await toContentSource(content);
-    const { maxLength } = options;
+    const { maxLength, claim } = options;
     let stored: string;
-    if (this.fileOverwrite) {
-      stored = truncateToFit(name, maxLength);
+    if (this.fileOverwrite && !claim) {
+      stored = this.checkName(truncateToFit(name, maxLength));
       await this.writeObject(stored, source, { exclusive: false });
     } else if (!source.replayable) {
-      stored = await this.getAvailableName(name, maxLength);
-      await this.writeExclusively(stored, source, name);
+      stored = claim ? await this.claimAvailableName(name, maxLength, claim) : await this.getAvailableName(name, maxLength);
+      try {
+        await this.writeExclusively(stored, source, name);
+      } catch (error) {
+        // Taken by another writer: not ours to clean up. Any other failure may have left bytes
+        // behind, so the claim stays and expires into the sweeper's hands.
+        if (error instanceof FileExistsError) await claim?.release(stored);
+        throw error;
+      }
     } else {
-      stored = await this.saveUnderFreeName(name, source, maxLength);
+      stored = await this.saveUnderFreeName(name, source, maxLength, claim);
     }
     // A driver (or a subclass overriding getAvailableName) must not hand back an unsafe name.
-    return validateFileName(stored);
+    return this.checkName(stored);
   }
 
   /** A file object for sequential reading ('r') or writing ('w', replaces the file). */
   open(name: string, mode: OpenMode = 'r'): StorageFile {
-    validateFileName(name);
+    this.checkName(name);
     return new StorageFile(
       {
         createReadStream: (fileName) => this.readObject(fileName),
@@ -89,28 +151,40 @@ export abstract class Storage {
 
   /** A stream of the whole file; `FileNotFoundError` when it does not exist. */
   async createReadStream(name: string): Promise<Readable> {
-    return this.readObject(validateFileName(name));
+    return this.readObject(this.checkName(name));
   }
 
   async exists(name: string): Promise<boolean> {
-    return this.objectExists(validateFileName(name));
+    return this.objectExists(this.checkName(name));
   }
 
   /** Delete the file; deleting a name that does not exist is not an error. */
   async delete(name: string): Promise<void> {
-    return this.deleteObject(validateFileName(name));
+    return this.deleteObject(this.checkName(name));
+  }
+
+  /**
+   * Delete many files; missing names count as deleted. Never throws for a single file: each
+   * failure is reported in `failed` with its error, so a caller can retry just those. Drivers
+   * with a bulk request (S3 DeleteObjects) use it; the others delete a few at a time.
+   */
+  async deleteMany(names: Iterable<string>): Promise<DeleteManyResult> {
+    const unique = [...new Set(names)];
+    for (const name of unique) this.checkName(name);
+    if (unique.length === 0) return { deleted: [], failed: [] };
+    return this.deleteObjects(unique);
   }
 
   async size(name: string): Promise<number> {
-    return this.objectSize(validateFileName(name));
+    return this.objectSize(this.checkName(name));
   }
 
   async url(name: string): Promise<string> {
-    return this.objectUrl(validateFileName(name));
+    return this.objectUrl(this.checkName(name));
   }
 
   async modifiedTime(name: string): Promise<Date> {
-    return this.objectModifiedTime(validateFileName(name));
+    return this.objectModifiedTime(this.checkName(name));
   }
 
   /** Immediate children of `path` ('' for the top): sub-directory names and file names. */
@@ -122,17 +196,45 @@ export abstract class Storage {
   }
 
   /**
+   * Every file under `prefix` (a directory name, '' for all), with its modification time, in no
+   * particular order. Streams: drivers with paged listings (S3) never hold the whole list.
+   */
+  async *walk(prefix = ''): AsyncGenerator<{ name: string; modified: Date }> {
+    const normalised = prefix.replace(/\/+$/, '');
+    if (normalised !== '') validateFileName(normalised);
+    yield* this.walkObjects(normalised);
+  }
+
+  /**
    * Django's `get_available_name`: `name` if it is free and fits `maxLength`, otherwise
    * `stem_<7 random chars>.ext`, truncating the stem to fit. One `exists` per candidate.
    */
   async getAvailableName(name: string, maxLength?: number): Promise<string> {
+    return this.claimAvailableName(name, maxLength, undefined);
+  }
+
+  /**
+   * Check a name a caller gave: safe (`validateFileName`) and within the driver's limits
+   * (`FileNameTooLongError`). Returns it unchanged.
+   */
+  checkName(name: string): string {
     validateFileName(name);
-    let candidate = firstCandidate(name, maxLength);
-    for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt += 1) {
-      if (!(await this.objectExists(candidate))) return candidate;
-      candidate = alternativeName(name, maxLength);
+    const { maxBytes, maxSegmentBytes } = this.nameLimits();
+    if (maxBytes !== undefined) {
+      const bytes = Buffer.byteLength(name, 'utf8');
+      if (bytes > maxBytes) {
+        throw new FileNameTooLongError(name, maxBytes, 'bytes', `File name ${JSON.stringify(name.slice(0, 80))}… is ${bytes} bytes of UTF-8; this storage keeps names of at most ${maxBytes} bytes.`);
+      }
     }
-    throw noFreeName(name);
+    if (maxSegmentBytes !== undefined) {
+      for (const segment of name.split('/')) {
+        const bytes = Buffer.byteLength(segment, 'utf8');
+        if (bytes > maxSegmentBytes) {
+          throw new FileNameTooLongError(name, maxSegmentBytes, 'bytes', `A part of file name ${JSON.stringify(name.slice(0, 80))} is ${bytes} bytes of UTF-8; this storage keeps parts of at most ${maxSegmentBytes} bytes.`);
+        }
+      }
+    }
+    return name;
   }
 
   /**
@@ -162,16 +264,76 @@ export abstract class Storage {
   protected abstract objectModifiedTime(name: string): Promise<Date>;
   protected abstract listObjects(path: string): Promise<DirectoryListing>;
 
-  private async saveUnderFreeName(name: string, source: ContentSource, maxLength?: number): Promise<string> {
+  /** What identifies this storage's files across processes (see `id`); undefined: this object alone. */
+  protected identity(): string | undefined {
+    return undefined;
+  }
+
+  /** `walk` for a validated prefix: one `listObjects` per directory and one `objectModifiedTime` per file. */
+  protected async *walkObjects(prefix: string): AsyncGenerator<{ name: string; modified: Date }> {
+    const pending = [prefix];
+    while (pending.length > 0) {
+      const directory = pending.pop()!;
+      const listing = await this.listObjects(directory);
+      const join = (child: string) => (directory === '' ? child : `${directory}/${child}`);
+      for (const file of listing.files) yield { name: join(file), modified: await this.objectModifiedTime(join(file)) };
+      for (const child of listing.directories) pending.push(join(child));
+    }
+  }
+
+  /** The driver's limits on names; none by default. */
+  protected nameLimits(): NameLimits {
+    return {};
+  }
+
+  /** `deleteMany` for validated, distinct names: a few `deleteObject` calls at a time. */
+  protected async deleteObjects(names: string[]): Promise<DeleteManyResult> {
+    const limit = pLimit(DELETE_CONCURRENCY);
+    const result: DeleteManyResult = { deleted: [], failed: [] };
+    await Promise.all(
+      names.map((name) =>
+        limit(async () => {
+          try {
+            await this.deleteObject(name);
+            result.deleted.push(name);
+          } catch (error) {
+            result.failed.push({ name, error });
+          }
+        }),
+      ),
+    );
+    return result;
+  }
+
+  /** The first candidate that is free in the storage (and claimed, with a claim). */
+  private async claimAvailableName(name: string, maxLength: number | undefined, claim: NameClaim | undefined): Promise<string> {
+    this.checkName(name);
     let candidate = firstCandidate(name, maxLength);
     for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt += 1) {
-      try {
-        await this.writeObject(candidate, source, { exclusive: true });
-        return candidate;
-      } catch (error) {
-        if (!(error instanceof FileExistsError)) throw error;
-        candidate = alternativeName(name, maxLength);
+      this.checkName(candidate);
+      if (!claim || (await claim.claim(candidate))) {
+        if (!(await this.objectExists(candidate))) return candidate;
+        await claim?.release(candidate);
       }
+      candidate = alternativeName(name, maxLength);
+    }
+    throw noFreeName(name);
+  }
+
+  private async saveUnderFreeName(name: string, source: ContentSource, maxLength: number | undefined, claim: NameClaim | undefined): Promise<string> {
+    let candidate = firstCandidate(name, maxLength);
+    for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt += 1) {
+      this.checkName(candidate);
+      if (!claim || (await claim.claim(candidate))) {
+        try {
+          await this.writeObject(candidate, source, { exclusive: true });
+          return candidate;
+        } catch (error) {
+          if (!(error instanceof FileExistsError)) throw error;
+          await claim?.release(candidate);
+        }
+      }
+      candidate = alternativeName(name, maxLength);
     }
     throw noFreeName(name);
   }

@@ -18,13 +18,15 @@ function setup(options: ConstructorParameters<typeof FileFieldDefinition>[2] = {
   const storage = new MemoryStorage();
   const field = new FileFieldDefinition<Row>('MyStorage', 'normal', { uploadTo: 'tests', storage, ...options });
   const persisted: Array<string | null> = [];
+  const discarded: string[] = [];
   const host: FieldFileHost<Row> = {
-    async persist(_instance, _field, file) {
+    async persist(_instance, _field, file, change) {
       persisted.push(file.name);
+      if (change?.discarded) discarded.push(change.discarded);
     },
   };
   const row = new Row();
-  return { storage, field, row, persisted, file: new FieldFile(row, field, null, host) };
+  return { storage, field, row, persisted, discarded, file: new FieldFile(row, field, null, host) };
 }
 
 describe('FieldFile', () => {
@@ -122,14 +124,30 @@ describe('FieldFile', () => {
     expect(file.name).toBeNull();
   });
 
-  it('delete removes the file, empties the field and persists', async () => {
-    const { file, storage, persisted } = setup();
+  it('delete through an adapter empties the field and hands the name to the adapter, which releases it with the row', async () => {
+    const { file, storage, persisted, discarded } = setup();
     await file.save('a.txt', 'x');
     await file.delete();
     expect(file.name).toBeNull();
-    expect(storage.names()).toEqual([]);
+    expect(storage.names()).toEqual(['tests/a.txt']); // the sweeper deletes it once the row is committed
     expect(persisted).toEqual(['tests/a.txt', null]);
+    expect(discarded).toEqual(['tests/a.txt']);
     await expect(file.delete()).resolves.toBeUndefined();
+  });
+
+  it('delete without an adapter deletes at once, as Django does, but never the default file', async () => {
+    const storage = new MemoryStorage();
+    const field = new FileFieldDefinition<Row>('MyStorage', 'normal', { storage, default: 'default.txt' });
+    await storage.save('default.txt', 'default');
+    await storage.save('a.txt', 'a');
+    const file = new FieldFile(new Row(), field, 'a.txt');
+    await file.delete({ save: false });
+    expect(file.name).toBeNull();
+    const fallback = new FieldFile(new Row(), field, 'default.txt');
+    await fallback.delete({ save: false });
+    expect(storage.names()).toEqual(['default.txt']);
+    await expect(new FieldFile(new Row(), field, 'default.txt').delete()).rejects.toThrow(/not attached to an ORM adapter/);
+    expect(storage.names()).toEqual(['default.txt']);
   });
 
   it('says what to do when saving the row is impossible without an adapter', async () => {

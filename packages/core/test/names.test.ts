@@ -8,7 +8,7 @@ import {
 } from '@filefield/core';
 
 describe('validateFileName', () => {
-  it.each(['a.txt', 'dir/a.txt', 'deep/dir/a.b.c', 'with space.txt', 'ünïcode.txt', '..hidden', 'a..b.txt'])(
+  it.each(['a.txt', 'dir/a.txt', 'deep/dir/a.b.c', 'with space.txt', 'ünïcode.txt', '..hidden', 'a..b.txt', 'emoji 😀.txt', 'trailing space.txt ', '.hidden/x'])(
     'accepts %j',
     (name) => expect(validateFileName(name)).toBe(name),
   );
@@ -23,8 +23,19 @@ describe('validateFileName', () => {
     ['/etc/passwd', /path traversal/],
     ['C:/x.txt', /path traversal/],
     ['a\\..\\b.txt', /backslash/],
-    ['nul\0.txt', /control character/],
-    ['line\nbreak.txt', /control character/],
+    ['nul\0.txt', /control or format character \(U\+0000\)/],
+    ['line\nbreak.txt', /control or format character \(U\+000A\)/],
+    ['next\u0085line.txt', /U\+0085/],
+    ['bidi\u202Egnp.exe', /U\+202E/],
+    ['isolate\u2066x.txt', /U\+2066/],
+    ['zero\u200Bwidth.txt', /U\+200B/],
+    ['bom\uFEFF.txt', /U\+FEFF/],
+    ['sep\u2028line.txt', /U\+2028/],
+    ['para\u2029.txt', /U\+2029/],
+    ['lone\uD800.txt', /U\+D800/],
+    ['a/./x.txt', /not canonical.*"a\/x\.txt"/],
+    ['a//x.txt', /not canonical.*"a\/x\.txt"/],
+    ['./a.txt', /not canonical.*"a\.txt"/],
   ])('refuses %j', (name, message) => {
     expect(() => validateFileName(name)).toThrow(SuspiciousFileOperation);
     expect(() => validateFileName(name)).toThrow(message);

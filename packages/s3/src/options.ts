@@ -67,6 +67,11 @@ export interface S3StorageOptions extends StorageOptions {
   fileOverwrite?: boolean;
   /** AWS_LOCATION: key prefix for every name (default ''). */
   location?: string;
+  /**
+   * The storage's id in filefield's ledger (default `s3:<endpoint origin or aws:region>/<bucket>/<location>`).
+   * Set it when an injected client hides the endpoint, or when two endpoints reach one bucket.
+   */
+  id?: string;
   /** AWS_IS_GZIPPED: gzip uploads whose Content-Type is in `gzipContentTypes` (default false). */
   gzip?: boolean;
   /** GZIP_CONTENT_TYPES (default text/css, text/javascript, application/javascript, application/x-javascript, image/svg+xml). */
@@ -131,6 +136,7 @@ const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
   'kmsKeyId',
   'fileOverwrite',
   'location',
+  'id',
   'gzip',
   'gzipContentTypes',
   'customDomain',

@@ -7,6 +7,7 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -17,7 +18,16 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type ContentSource, type DirectoryListing, FileExistsError, FileNotFoundError, Storage, type WriteOptions } from '@filefield/core';
+import {
+  type ContentSource,
+  type DeleteManyResult,
+  type DirectoryListing,
+  FileExistsError,
+  FileNotFoundError,
+  type NameLimits,
+  Storage,
+  type WriteOptions,
+} from '@filefield/core';
 import { lookup as mimeLookup } from 'mime-types';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, createGzip, gzipSync } from 'node:zlib';
@@ -30,6 +40,9 @@ import { presignV2 } from './signature-v2';
 import { type UploadBody, type UploadPlan, uploadBody } from './upload';
 import { bucketUrlBase, bucketUrlBaseFromClient, encodeKey } from './urls';
 
+/** DeleteObjects takes at most this many keys per request. */
+const DELETE_OBJECTS_LIMIT = 1000;
+
 export class S3Storage extends Storage {
   readonly bucket: string;
   /** The key prefix (AWS_LOCATION), without leading or trailing slash. */
@@ -37,13 +50,14 @@ export class S3Storage extends Storage {
   readonly client: S3Client;
   private readonly settings: ResolvedS3Options;
   private readonly lockScope: string;
+  private readonly identityBase: string;
   private plainUrlBase: string | Promise<string> | undefined;
   private conditionalWriteSupport: Promise<boolean> | undefined;
   private bucketReady: Promise<void> | undefined;
 
   constructor(options: S3StorageOptions) {
     const settings = resolveOptions(options);
-    super({ fileOverwrite: settings.fileOverwrite });
+    super({ fileOverwrite: settings.fileOverwrite, id: options.id });
     this.settings = settings;
     this.bucket = settings.bucket;
     this.location = settings.location;
@@ -62,6 +76,7 @@ export class S3Storage extends Storage {
       });
     }
     this.lockScope = `${options.endpointUrl ?? options.region ?? ''}|${this.bucket}|`;
+    this.identityBase = options.client !== undefined ? 'client' : options.endpointUrl !== undefined ? parseEndpoint(options.endpointUrl).origin : `aws:${options.region ?? DEFAULT_REGION}`;
   }
 
   /**
@@ -180,6 +195,68 @@ export class S3Storage extends Storage {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return { directories, files };
+  }
+
+  /** The server (endpoint origin, or AWS and its region), bucket and location: storages that agree hold the same files. */
+  protected override identity(): string {
+    return `s3:${this.identityBase}/${this.bucket}/${this.location}`;
+  }
+
+  /** S3 keys are at most 1024 bytes of UTF-8, and the location prefix is part of the key. */
+  protected override nameLimits(): NameLimits {
+    return { maxBytes: 1024 - (this.location === '' ? 0 : Buffer.byteLength(`${this.location}/`, 'utf8')) };
+  }
+
+  /**
+   * DeleteObjects, 1000 keys per request; each key's error is reported on its own. A key that
+   * starts or ends with whitespace goes through DeleteObject instead: XML parsers of some servers
+   * trim it (s3rver deletes `a.txt` for `a.txt `), which would delete another file.
+   */
+  protected override async deleteObjects(names: string[]): Promise<DeleteManyResult> {
+    await this.ready();
+    const padded = names.filter((name) => /^\s|\s$/.test(this.key(name)));
+    const result = padded.length > 0 ? await super.deleteObjects(padded) : { deleted: [], failed: [] };
+    const bulk = padded.length > 0 ? names.filter((name) => !padded.includes(name)) : names;
+    for (let start = 0; start < bulk.length; start += DELETE_OBJECTS_LIMIT) {
+      const batch = bulk.slice(start, start + DELETE_OBJECTS_LIMIT);
+      const byKey = new Map(batch.map((name) => [this.key(name), name]));
+      try {
+        const response = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((name) => ({ Key: this.key(name) })) } }),
+        );
+        const failed = new Set<string>();
+        for (const error of response.Errors ?? []) {
+          const name = error.Key === undefined ? undefined : byKey.get(error.Key);
+          if (name === undefined || failed.has(name)) continue;
+          failed.add(name);
+          const cause = Object.assign(new Error(error.Message ?? error.Code ?? 'DeleteObjects error'), { name: error.Code ?? 'Error', Code: error.Code });
+          result.failed.push({ name, error: mapS3Error(cause, { bucket: this.bucket, operation: 'delete', name, key: error.Key }) });
+        }
+        for (const name of batch) if (!failed.has(name)) result.deleted.push(name);
+      } catch (error) {
+        const mapped = mapS3Error(error, { bucket: this.bucket, operation: 'delete' });
+        for (const name of batch) result.failed.push({ name, error: mapped });
+      }
+    }
+    return result;
+  }
+
+  /** One paged listing of the whole prefix (no delimiter), with each object's LastModified. */
+  protected override async *walkObjects(path: string): AsyncGenerator<{ name: string; modified: Date }> {
+    await this.ready();
+    const base = this.location === '' ? '' : `${this.location}/`;
+    const prefix = path === '' ? base : `${this.key(path)}/`;
+    let token: string | undefined;
+    do {
+      const page = await this.call('list', undefined, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const object of page.Contents ?? []) {
+        if (!object.Key || object.Key.endsWith('/')) continue;
+        yield { name: object.Key.slice(base.length), modified: object.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   // ---- internals ----

@@ -98,11 +98,36 @@ export class EntityFileState {
   readonly owner: object;
   /** The EntityManager `FieldFile.save()` saves this entity with (see managers.ts). */
   manager: EntityManager | undefined;
-  /** Names uploaded through this entity's FieldFiles and not yet committed, by property. */
-  uploads: Map<string, Set<string>> | undefined;
+  /** Names uploaded through this entity's FieldFiles that no write has taken yet, by property. */
+  private uploads: Map<string, Set<string>> | undefined;
+  /** Names `FieldFile.delete()` took off the entity, released when it is next written, by property. */
+  private discarded: Map<string, string> | undefined;
 
   constructor(owner: object) {
     this.owner = owner;
+  }
+
+  rememberUpload(property: string, name: string): void {
+    this.uploads ??= new Map();
+    let names = this.uploads.get(property);
+    if (!names) this.uploads.set(property, (names = new Set()));
+    names.add(name);
+  }
+
+  /** Whether `name` was uploaded through this entity's `property` and not written yet; forgets it. */
+  takeUpload(property: string, name: string): boolean {
+    return this.uploads?.get(property)?.delete(name) ?? false;
+  }
+
+  discard(property: string, name: string): void {
+    (this.discarded ??= new Map()).set(property, name);
+  }
+
+  /** The name `delete()` took off `property`, once (the write that releases it). */
+  takeDiscarded(property: string): string | undefined {
+    const name = this.discarded?.get(property);
+    this.discarded?.delete(property);
+    return name;
   }
 }
 
@@ -122,7 +147,7 @@ export function existingStateOf(entity: object): EntityFileState | undefined {
 }
 
 function assertSameStorage(from: FileFieldDefinition, to: FileFieldDefinition): void {
-  if (from.storage === to.storage) return;
+  if (from.storage.id === to.storage.id) return;
   throw new FileFieldError(
     'E_OTHER_STORAGE',
     `${to.label}: the FieldFile assigned comes from ${from.label}, which uses another storage, so its name would point at ` +

@@ -1,42 +1,60 @@
 /**
  * `installFileFields(dataSource)`: the one way to wire filefield into a TypeORM DataSource.
- * Call it after `initialize()`; it checks the entities' file fields and adds the subscriber.
+ * Call it after `initialize()`; it checks the entities' file fields, adds the subscriber,
+ * registers the DataSource as a reference source, and starts the in-process sweeper.
  */
-import { ConfigurationError, FileDeletionScheduler } from '@filefield/core';
+import {
+  ConfigurationError,
+  FileLedger,
+  FileSweeper,
+  type FileSweeperOptions,
+  fileReferences,
+  type ReferenceSources,
+  type SweepReport,
+} from '@filefield/core';
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { fileColumnsOf } from './file-columns';
-import { isRegistered, registerDataSource, unregisterDataSource } from './managers';
-import { DEFAULT_REFERENCE_BATCH_SIZE } from './reference-checker';
 import { installHydration } from './hydration';
+import { TypeOrmLedgerDatabase } from './ledger-database';
+import { type DataSourceLifecycle, isRegistered, registerDataSource, unregisterDataSource } from './managers';
+import { TypeOrmReferenceSource } from './reference-source';
 import { FileFieldSubscriber } from './subscriber';
 
 export interface FileFieldsOptions {
   /**
-   * Runs deletions after commit, one batch per storage at a time. Defaults to one scheduler
-   * shared by every installation in the process, so DataSources sharing a storage are serialised
-   * too. Pass `new FileDeletionScheduler({ onError })` to handle deletion failures yourself
-   * (the default logs them with console.warn; a commit never fails because a storage did).
+   * How long an upload may take from its start to the commit of the row that names it, in ms
+   * (default one hour). An upload no committed row names after that is deleted by the sweeper.
    */
-  scheduler?: FileDeletionScheduler;
-  /** Names per reference-check query (`WHERE col IN (...)`). Default 500. */
-  referenceBatchSize?: number;
+  gracePeriod?: number;
+  /**
+   * The in-process sweeper, which deletes released files in the background: `false` to run none
+   * in this process (another process, a job or the CLI sweeps), or its options. `interval` is
+   * the time between passes in ms (default 60 s); a commit that released files also starts one.
+   */
+  sweeper?: false | (FileSweeperOptions & { interval?: number });
+  /** Where reference sources are registered (default: the process-wide registry). */
+  references?: ReferenceSources;
+  /** The clock, in ms since the epoch (tests move it). */
+  clock?: () => number;
   /** Warn once per entity when rows with file fields are deleted without loading them (delete(), QueryBuilder). Default true. */
   warnOnBulkDelete?: boolean;
 }
 
 export interface FileFieldsInstallation {
   readonly dataSource: DataSource;
-  readonly scheduler: FileDeletionScheduler;
-  /** Resolves once no deletion is queued or running (graceful shutdown, tests). */
+  readonly ledger: FileLedger;
+  /** The in-process sweeper (undefined with `sweeper: false`). */
+  readonly sweeper: FileSweeper | undefined;
+  /** Run the sweeper now until nothing is due (`now` overrides the clock). Works with `sweeper: false` too. */
+  sweep(options?: { now?: number }): Promise<SweepReport>;
+  /** Resolves once no background sweep is running or about to run. */
   idle(): Promise<void>;
-  /** Remove the subscriber; FieldFile.save() no longer saves entities through this DataSource. */
-  uninstall(): void;
+  /** Stop the sweeper, remove the subscriber and the reference source. */
+  uninstall(): Promise<void>;
 }
 
-/** The scheduler installations share unless given their own. */
-export const fileDeletionScheduler = new FileDeletionScheduler();
-
-const KNOWN_OPTIONS = new Set(['scheduler', 'referenceBatchSize', 'warnOnBulkDelete']);
+const KNOWN_OPTIONS = new Set(['gracePeriod', 'sweeper', 'references', 'clock', 'warnOnBulkDelete']);
+const DEFAULT_SWEEP_INTERVAL = 60_000;
 
 export function installFileFields(dataSource: DataSource, options: FileFieldsOptions = {}): FileFieldsInstallation {
   for (const key of Object.keys(options)) {
@@ -46,23 +64,40 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
     throw new ConfigurationError('installFileFields(dataSource) must be called after `await dataSource.initialize()` (TypeORM rebuilds its subscriber list there).');
   }
   if (isRegistered(dataSource)) throw new ConfigurationError('installFileFields: filefield is already installed on this DataSource.');
-  const referenceBatchSize = options.referenceBatchSize ?? DEFAULT_REFERENCE_BATCH_SIZE;
-  if (!Number.isInteger(referenceBatchSize) || referenceBatchSize < 1) {
-    throw new ConfigurationError('installFileFields: referenceBatchSize must be a positive integer.');
-  }
   const withFiles = dataSource.entityMetadatas.filter((metadata) => fileColumnsOf(metadata).length > 0);
   for (const metadata of withFiles) checkEntity(metadata);
 
-  const scheduler = options.scheduler ?? fileDeletionScheduler;
-  const subscriber = new FileFieldSubscriber({ scheduler, referenceBatchSize, warnOnBulkDelete: options.warnOnBulkDelete ?? true });
+  const references = options.references ?? fileReferences;
+  const ledger = new FileLedger(new TypeOrmLedgerDatabase(dataSource), { gracePeriod: options.gracePeriod, clock: options.clock });
+  const { interval = DEFAULT_SWEEP_INTERVAL, ...sweeperOptions } = options.sweeper || {};
+  const sweeper = new FileSweeper(ledger, { ...sweeperOptions, sources: references });
+  const background = options.sweeper === false ? undefined : sweeper;
+  let subscriber: FileFieldSubscriber | undefined;
+  const sqlite = ledger.database.dialect === 'sqlite';
+  const lifecycle: DataSourceLifecycle = {
+    ledger,
+    sweeper: background,
+    claimed(file) {
+      if (!sqlite) return;
+      const runner = dataSource.createQueryRunner(); // SQLite: the one shared runner
+      if (runner.isTransactionActive) subscriber?.claimedInTransaction(runner, file);
+    },
+  };
+  subscriber = new FileFieldSubscriber({ lifecycle, warnOnBulkDelete: options.warnOnBulkDelete ?? true });
   const restoreHydration = withFiles.map(installHydration);
   dataSource.subscribers.push(subscriber);
-  registerDataSource(dataSource);
+  registerDataSource(dataSource, lifecycle);
+  const unregisterSource = references.register(new TypeOrmReferenceSource(dataSource));
+  background?.start(interval);
   return {
     dataSource,
-    scheduler,
-    idle: () => scheduler.idle(),
-    uninstall() {
+    ledger,
+    sweeper: background,
+    sweep: (sweepOptions) => sweeper.sweep(sweepOptions),
+    idle: () => background?.idle() ?? Promise.resolve(),
+    async uninstall() {
+      await background?.stop();
+      unregisterSource();
       const index = dataSource.subscribers.indexOf(subscriber);
       if (index >= 0) dataSource.subscribers.splice(index, 1);
       for (const restore of restoreHydration) restore();

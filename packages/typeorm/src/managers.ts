@@ -3,14 +3,22 @@
  * manager it was loaded or saved with while that transaction is open, one bound explicitly with
  * `bindEntityManager`, else the manager of the one installed DataSource that knows its class.
  */
-import { ConfigurationError } from '@filefield/core';
+import { ConfigurationError, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
 import type { DataSource, EntityManager } from 'typeorm';
 import { HAS_FILE_FIELDS, existingStateOf, stateOf } from './entity-state';
 
-const installedDataSources = new Set<DataSource>();
+/** What an installation gives the entities of its DataSource: the ledger, and the in-process sweeper if it runs one. */
+export interface DataSourceLifecycle {
+  readonly ledger: FileLedger;
+  readonly sweeper: FileSweeper | undefined;
+  /** An upload claimed its name (SQLite: the claim may sit in an open transaction, and go with its rollback). */
+  claimed(file: LedgerFile): void;
+}
 
-export function registerDataSource(dataSource: DataSource): void {
-  installedDataSources.add(dataSource);
+const installedDataSources = new Map<DataSource, DataSourceLifecycle>();
+
+export function registerDataSource(dataSource: DataSource, lifecycle: DataSourceLifecycle): void {
+  installedDataSources.set(dataSource, lifecycle);
 }
 
 export function unregisterDataSource(dataSource: DataSource): void {
@@ -19,6 +27,11 @@ export function unregisterDataSource(dataSource: DataSource): void {
 
 export function isRegistered(dataSource: DataSource): boolean {
   return installedDataSources.has(dataSource);
+}
+
+/** The lifecycle of an installed DataSource (undefined when filefield is not installed on it). */
+export function lifecycleOf(dataSource: DataSource): DataSourceLifecycle | undefined {
+  return installedDataSources.get(dataSource);
 }
 
 /**
@@ -47,7 +60,7 @@ export function managerFor(entity: object): EntityManager {
     return bound.dataSource.manager;
   }
   const target = entity.constructor;
-  const candidates = [...installedDataSources].filter((dataSource) => dataSource.isInitialized && dataSource.hasMetadata(target));
+  const candidates = [...installedDataSources.keys()].filter((dataSource) => dataSource.isInitialized && dataSource.hasMetadata(target));
   if (candidates.length === 1) return candidates[0].manager;
   const name = target?.name || 'this entity';
   if (candidates.length === 0) {

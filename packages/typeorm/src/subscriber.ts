@@ -1,16 +1,19 @@
 /**
- * The entity subscriber that applies the core's deletion policy to TypeORM's events (loading
- * needs none: see hydration.ts):
- * - beforeInsert/beforeUpdate: names being written are validated (typed error, nothing written),
- *   and files uploaded through the entity are registered for deletion if the transaction rolls back;
- * - afterUpdate (a replaced file) and afterRemove (a removed row): the old names become deletion
- *   candidates of the transaction;
- * - afterTransactionCommit/Rollback of the outermost transaction: the candidates go through the
- *   core's FileDeletionScheduler, which deletes what no row references any more.
- * Outside a transaction (`{ transaction: false }`) the change is already committed when the
- * after-event fires, so its candidates are settled at once.
+ * The entity subscriber that turns TypeORM's events into ledger calls (loading needs none: see
+ * hydration.ts). Every ledger statement runs on the event's QueryRunner, so it commits or rolls
+ * back with the write:
+ * - beforeInsert/beforeUpdate: each name a row starts to hold is checked (`assertStorable`) and
+ *   referenced: its ledger row stays locked until the transaction ends, so no sweeper can find
+ *   it unreferenced meanwhile;
+ * - afterUpdate (a replaced or deleted file) and afterRemove (a removed row): the old names are
+ *   released, as tasks for the sweeper;
+ * - after the outermost commit the sweeper is nudged. After a rollback, the uploads its writes held
+ *   keep their claims: a retry of the transaction can still use them, and the sweeper deletes
+ *   them once the grace period is over (on SQLite, where a claim made inside the transaction
+ *   rolled back with it, the claim is made again).
+ * Commit never waits for the storage.
  */
-import { type DeletionCandidate, type FileDeletionScheduler, PendingFileChanges, validateFileName } from '@filefield/core';
+import type { LedgerFile } from '@filefield/core';
 import type {
   EntityMetadata,
   EntitySubscriberInterface,
@@ -20,48 +23,53 @@ import type {
   RemoveEvent,
   TransactionCommitEvent,
   TransactionRollbackEvent,
-  TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm';
 import { existingStateOf } from './entity-state';
-import { FileNameTooLongError } from './errors';
-import { type FileColumn, fileColumnsOf, nameOf } from './file-columns';
-import { rememberManager } from './managers';
-import { TypeOrmReferenceChecker } from './reference-checker';
-import { type SettledChanges, TransactionFileChanges } from './transaction-file-changes';
+import { fileColumnsOf, nameOf } from './file-columns';
+import { runnerSession } from './ledger-database';
+import { type DataSourceLifecycle, rememberManager } from './managers';
 
 export interface FileFieldSubscriberOptions {
-  scheduler: FileDeletionScheduler;
-  referenceBatchSize: number;
+  lifecycle: DataSourceLifecycle;
   warnOnBulkDelete: boolean;
 }
 
+/** Uploads written by an open transaction, to hand to the sweeper if their rows do not commit. */
+interface OpenTransaction {
+  uploads: LedgerFile[];
+  savepointRolledBack: boolean;
+}
+
 export class FileFieldSubscriber implements EntitySubscriberInterface {
-  private readonly transactions = new WeakMap<QueryRunner, TransactionFileChanges>();
+  private readonly transactions = new WeakMap<QueryRunner, OpenTransaction>();
   private readonly warnedBulkDeletes = new WeakSet<EntityMetadata>();
 
   constructor(private readonly options: FileFieldSubscriberOptions) {}
 
-  beforeInsert(event: InsertEvent<ObjectLiteral>): void {
-    if (this.beforeWrite(event.entity, undefined, event.metadata, event.queryRunner)) rememberManager(event.entity, event.manager);
+  async beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    if (await this.beforeWrite(event.entity, undefined, event.metadata, event.queryRunner)) rememberManager(event.entity, event.manager);
   }
 
-  beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
-    if (this.beforeWrite(event.entity, event.databaseEntity, event.metadata, event.queryRunner)) rememberManager(event.entity!, event.manager);
+  async beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    if (await this.beforeWrite(event.entity, event.databaseEntity, event.metadata, event.queryRunner)) rememberManager(event.entity!, event.manager);
   }
 
   async afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
-    // QueryBuilder/repository.update() carry no databaseEntity: the replaced names are unknown.
-    if (!event.entity || !event.databaseEntity) return;
-    const candidates: DeletionCandidate[] = [];
+    if (!event.entity) return;
+    const state = existingStateOf(event.entity);
+    const released: LedgerFile[] = [];
     for (const { column, field } of fileColumnsOf(event.metadata)) {
-      if (!field.deleteReplaced) continue;
+      const discarded = state?.takeDiscarded(field.property);
+      if (discarded && !field.isDefault(discarded)) released.push({ storage: field.storage, name: discarded });
+      // QueryBuilder/repository.update() carry no databaseEntity: the replaced names are unknown (the orphan scan finds them).
+      if (!field.deleteReplaced || !event.databaseEntity) continue;
       const current = nameOf(column.getEntityValue(event.entity));
       if (current === undefined) continue;
       const previous = nameOf(column.getEntityValue(event.databaseEntity));
-      if (previous && previous !== current) candidates.push({ field, name: previous });
+      if (previous && previous !== current && previous !== discarded && !field.isDefault(previous)) released.push({ storage: field.storage, name: previous });
     }
-    await this.deleteAfterCommit(event.queryRunner, candidates);
+    await this.release(event.queryRunner, released, 'replaced');
   }
 
   async afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> {
@@ -72,81 +80,85 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
       this.warnBulkDelete(event.metadata);
       return;
     }
-    const candidates: DeletionCandidate[] = [];
+    const released: LedgerFile[] = [];
     for (const { column, field } of columns) {
       const name = nameOf(column.getEntityValue(row));
-      if (name) candidates.push({ field, name });
+      if (name && !field.isDefault(name)) released.push({ storage: field.storage, name });
     }
-    await this.deleteAfterCommit(event.queryRunner, candidates);
-  }
-
-  afterTransactionStart(event: TransactionStartEvent): void {
-    this.transactionOf(event.queryRunner).started();
+    await this.release(event.queryRunner, released, 'removed');
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    await this.settle(event.queryRunner, (transaction, active) => transaction.committed(active));
+    if (event.queryRunner.isTransactionActive) return; // a savepoint was released
+    const open = this.transactions.get(event.queryRunner);
+    this.transactions.delete(event.queryRunner);
+    // A savepoint that rolled back may have held uploads whose claims the commit did not clear.
+    if (open?.savepointRolledBack) await this.reclaim(open.uploads);
+    this.options.lifecycle.sweeper?.nudge();
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    await this.settle(event.queryRunner, (transaction, active) => transaction.rolledBack(active));
+    const open = this.transactions.get(event.queryRunner);
+    if (!open) return;
+    if (event.queryRunner.isTransactionActive) {
+      open.savepointRolledBack = true;
+      return;
+    }
+    this.transactions.delete(event.queryRunner);
+    await this.reclaim(open.uploads);
   }
 
-  /** Validate and register uploads; returns whether the entity has file columns. */
-  private beforeWrite(entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, metadata: EntityMetadata, runner: QueryRunner): boolean {
+  /**
+   * SQLite: an upload claimed its name while `runner` (TypeORM's one connection) had a
+   * transaction open, so the claim is part of it; if it rolls back, the claim is made again.
+   */
+  claimedInTransaction(runner: QueryRunner, file: LedgerFile): void {
+    this.openTransaction(runner).uploads.push(file);
+  }
+
+  /** Check and reference the names a row starts to hold; returns whether the entity has file columns. */
+  private async beforeWrite(entity: ObjectLiteral | undefined, databaseEntity: ObjectLiteral | undefined, metadata: EntityMetadata, runner: QueryRunner): Promise<boolean> {
     if (!entity) return false;
     const columns = fileColumnsOf(metadata);
     if (columns.length === 0) return false;
     const state = existingStateOf(entity);
+    const referenced: LedgerFile[] = [];
     for (const { column, field } of columns) {
       const name = nameOf(column.getEntityValue(entity));
       if (!name) continue;
       if (databaseEntity && nameOf(column.getEntityValue(databaseEntity)) === name) continue;
-      assertStorableName(field, name);
-      // A file uploaded through this entity and now written to its row: if the transaction rolls
-      // back, nothing refers to it any more.
-      if (state?.uploads?.get(field.property)?.has(name) && runner.isTransactionActive) {
-        const transaction = this.transactionOf(runner);
-        transaction.current().deleteOnRollback({ field, name });
-        transaction.rememberUpload(state, field.property, name);
-      }
+      field.assertStorable(name);
+      if (field.isDefault(name)) continue; // defaults are never deleted: nothing to protect
+      const file = { storage: field.storage, name };
+      referenced.push(file);
+      if (state?.takeUpload(field.property, name) && runner.isTransactionActive) this.openTransaction(runner).uploads.push(file);
     }
+    if (referenced.length > 0) await this.options.lifecycle.ledger.reference(runnerSession(runner), referenced);
     return true;
   }
 
-  private async deleteAfterCommit(runner: QueryRunner, candidates: DeletionCandidate[]): Promise<void> {
-    if (candidates.length === 0) return;
-    if (runner.isTransactionActive) {
-      const changes = this.transactionOf(runner).current();
-      for (const candidate of candidates) changes.deleteOnCommit(candidate);
-      return;
+  private async release(runner: QueryRunner, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
+    if (files.length === 0) return;
+    await this.options.lifecycle.ledger.release(runnerSession(runner), files, reason);
+    // Outside a transaction (`{ transaction: false }`) the change is already committed.
+    if (!runner.isTransactionActive) this.options.lifecycle.sweeper?.nudge();
+  }
+
+  /** Uploads whose rows did not commit: make sure each has a claim, which expires after the grace period. */
+  private async reclaim(uploads: LedgerFile[]): Promise<void> {
+    if (uploads.length === 0) return;
+    const { ledger } = this.options.lifecycle;
+    try {
+      await ledger.abandon(uploads, { claimUntil: ledger.clock() + ledger.gracePeriod });
+    } catch {
+      // Only SQLite lost its claims with the rollback; elsewhere they stand and expire as usual.
     }
-    // No transaction (`{ transaction: false }` or a driver without them): the change is committed.
-    const changes = new PendingFileChanges();
-    for (const candidate of candidates) changes.deleteOnCommit(candidate);
-    await changes.committed(this.options.scheduler, this.checker(runner));
   }
 
-  /** After the outermost commit or rollback: hand that transaction's file changes to the scheduler. */
-  private async settle(
-    runner: QueryRunner,
-    outcome: (transaction: TransactionFileChanges, stillActive: boolean) => SettledChanges[] | undefined,
-  ): Promise<void> {
-    const transaction = this.transactions.get(runner);
-    const work = transaction && outcome(transaction, runner.isTransactionActive);
-    if (!transaction || !work) return;
-    this.transactions.delete(runner);
-    await transaction.settle(work, this.options.scheduler, this.checker(runner));
-  }
-
-  private transactionOf(runner: QueryRunner): TransactionFileChanges {
-    let transaction = this.transactions.get(runner);
-    if (!transaction) this.transactions.set(runner, (transaction = new TransactionFileChanges()));
-    return transaction;
-  }
-
-  private checker(runner: QueryRunner): TypeOrmReferenceChecker {
-    return new TypeOrmReferenceChecker(runner, this.options.referenceBatchSize);
+  private openTransaction(runner: QueryRunner): OpenTransaction {
+    let open = this.transactions.get(runner);
+    if (!open) this.transactions.set(runner, (open = { uploads: [], savepointRolledBack: false }));
+    return open;
   }
 
   private warnBulkDelete(metadata: EntityMetadata): void {
@@ -154,13 +166,8 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     this.warnedBulkDeletes.add(metadata);
     console.warn(
       `filefield: rows of ${metadata.name} were deleted with delete()/QueryBuilder, which does not load them, so their files ` +
-        'stay in the storage. Use remove() on loaded entities to delete their files (this warning is shown once per entity; ' +
-        'installFileFields(dataSource, { warnOnBulkDelete: false }) silences it).',
+        'were not released. Use remove() on loaded entities, or run the orphan scan (scanOrphans) to find such files (this warning is ' +
+        'shown once per entity; installFileFields(dataSource, { warnOnBulkDelete: false }) silences it).',
     );
   }
-}
-
-function assertStorableName(field: FileColumn['field'], name: string): void {
-  validateFileName(name);
-  if (name.length > field.maxLength) throw new FileNameTooLongError(field.label, name, field.maxLength);
 }

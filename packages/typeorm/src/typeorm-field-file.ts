@@ -1,17 +1,41 @@
 /**
- * The FieldFile that `@FileField` properties hand out. It behaves as the core's FieldFile and
- * additionally (1) persists its entity through TypeORM (`FieldFileHost`), (2) re-attaches itself
- * to its entity after an upload, as Django does, and (3) remembers its uploads until they are
- * committed, so an upload whose transaction rolls back can be deleted.
+ * The FieldFile that `@FileField` properties hand out: the core's FieldFile with a host that
+ * (1) saves its entity through TypeORM, (2) claims upload names in the DataSource's ledger,
+ * (3) re-attaches the FieldFile to its entity after an upload, as Django does, and (4) remembers
+ * uploads until a transaction writes them, so an upload whose transaction rolls back goes to the
+ * sweeper at once.
  */
 import { type Content, FieldFile, type FieldFileHost, type FieldFileSaveOptions, type FileFieldDefinition } from '@filefield/core';
 import { stateOf } from './entity-state';
-import { managerFor } from './managers';
+import { lifecycleOf, managerFor } from './managers';
 
-/** Saves the owning entity with its manager: an INSERT when it is new, an UPDATE otherwise. */
-export const typeOrmFieldFileHost: FieldFileHost = {
-  async persist(instance: object): Promise<void> {
+export const typeOrmFieldFileHost: FieldFileHost<any> = {
+  async persist(instance: object, field, _file, change) {
+    if (change?.discarded) stateOf(instance).discard(field.property, change.discarded);
     await managerFor(instance).save(instance);
+  },
+  nameClaim(instance: object, field) {
+    const lifecycle = boundLifecycle(instance);
+    if (!lifecycle) return undefined;
+    const claim = lifecycle.ledger.nameClaim(field.storage);
+    return {
+      async claim(name) {
+        const claimed = await claim.claim(name);
+        if (claimed) lifecycle.claimed({ storage: field.storage, name });
+        return claimed;
+      },
+      release: (name) => claim.release(name),
+    };
+  },
+  uploaded(instance: object, field, file, name) {
+    (instance as Record<string, unknown>)[field.property] = file;
+    stateOf(instance).rememberUpload(field.property, name);
+  },
+  async abandon(instance: object, field, name) {
+    const lifecycle = boundLifecycle(instance);
+    if (!lifecycle) return;
+    await lifecycle.ledger.abandon([{ storage: field.storage, name }]);
+    lifecycle.sweeper?.nudge();
   },
 };
 
@@ -21,38 +45,22 @@ export class TypeOrmFieldFile<T extends object = any> extends FieldFile<T> {
   }
 
   /**
-   * Upload `content` (uploadTo applied once, a unique name unless the storage overwrites) and,
+   * Upload `content` (uploadTo applied once, always a free name, claimed in the ledger) and,
    * unless `{ save: false }`, save the entity. If saving fails, the field gets its previous name
-   * back; the upload is deleted when the transaction that tried to save it rolls back.
+   * back and the upload goes to the sweeper.
    */
   override async save(name: string | undefined, content: Content, options: FieldFileSaveOptions = {}): Promise<string> {
-    const persist = options.save ?? true;
     // Fail before uploading when the entity could not be saved afterwards.
-    if (persist) managerFor(this.instance);
-    const previous = this.name;
-    const stored = await super.save(name, content, { save: false });
-    const state = stateOf(this.instance);
-    (this.instance as Record<string, unknown>)[this.field.property] = this;
-    const uploads = (state.uploads ??= new Map());
-    let names = uploads.get(this.field.property);
-    if (!names) uploads.set(this.field.property, (names = new Set()));
-    names.add(stored);
-    if (persist) {
-      try {
-        await typeOrmFieldFileHost.persist(this.instance, this.field, this);
-      } catch (error) {
-        restoreName(this, previous);
-        throw error;
-      }
-    }
-    return stored;
+    if (options.save ?? true) managerFor(this.instance);
+    return super.save(name, content, options);
   }
 }
 
-function restoreName(file: FieldFile, previous: string | null): void {
+/** The lifecycle of the DataSource this entity would be saved through, if one can be told. */
+function boundLifecycle(instance: object) {
   try {
-    file.name = previous;
+    return lifecycleOf(managerFor(instance).connection);
   } catch {
-    // A stored name the core refuses (a legacy row): leave the new name rather than hide the save error.
+    return undefined;
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Removing and replacing files through TypeORM, on each database: what gets deleted, when
- * (after commit only), what is kept (shared names, defaults, soft-deleted rows, other storages),
- * rollbacks (nothing deleted; uploads of the rolled-back transaction removed), savepoints,
- * cascades, and what TypeORM bypasses.
+ * TypeORM's write surface and the lifecycle, on each database, beyond the shared suite
+ * (lifecycle.test.ts): what the sweeper deletes after which TypeORM calls, what it keeps
+ * (deleteReplaced: false, soft-deleted rows, other storages), uploads in rolled-back transactions
+ * and savepoints, entity-event cascades, and what TypeORM bypasses. The background sweeper is off:
+ * each test sweeps, and moves the clock past the grace period where uploads must go.
  */
-import { ContentFile, MemoryStorage } from '@filefield/core';
+import { ContentFile, MemoryStorage, scanOrphans } from '@filefield/core';
 import type { DataSource } from 'typeorm';
 import { type FileFieldsInstallation, bindEntityManager, installFileFields } from '../src';
 import { CountingStorage } from './support/counting-storage';
@@ -23,16 +24,25 @@ describeEachDatabase('deletion', (kind) => {
   let dataSource: DataSource;
   let installation: FileFieldsInstallation;
 
+  let now = Date.now();
+  const GRACE = 60_000;
+  /** Sweep now, or (`afterGrace`) as if the grace period were over. */
+  const sweep = (afterGrace = false) => installation.sweep({ now: afterGrace ? now + GRACE + 1 : now });
+
   beforeAll(async () => {
     storage = new CountingStorage();
     model = defineModel(tablePrefix(), storage, new MemoryStorage());
     dataSource = await openDataSource(kind, model.entities);
-    installation = installFileFields(dataSource);
+    installation = installFileFields(dataSource, { sweeper: false, gracePeriod: GRACE, clock: () => now });
     await storage.save('defaults/cover.txt', 'the default cover');
   });
 
+  beforeEach(() => {
+    now = Date.now();
+  });
+
   afterAll(async () => {
-    installation?.uninstall();
+    await installation?.uninstall();
     await closeDataSource(dataSource);
   });
 
@@ -50,6 +60,8 @@ describeEachDatabase('deletion', (kind) => {
     expect(document.cover.name).toBe('defaults/cover.txt');
     for (const name of names) expect(await storage.exists(name)).toBe(true);
     await dataSource.manager.remove(document);
+    for (const name of names) expect(await storage.exists(name)).toBe(true); // released; the sweeper deletes
+    await sweep();
     for (const name of names) expect(await storage.exists(name)).toBe(false);
     expect(await storage.exists('defaults/cover.txt')).toBe(true);
   });
@@ -60,6 +72,7 @@ describeEachDatabase('deletion', (kind) => {
     const oldArchive = document.archive.name!;
     await document.file.save('new.txt', new ContentFile('new'));
     await document.archive.save('new-archive.txt', new ContentFile('new archive'));
+    await sweep();
     expect(await storage.exists(oldFile)).toBe(false);
     expect(await storage.exists(oldArchive)).toBe(true);
     const row = await dataSource.manager.findOneByOrFail(model.Document, { id: document.id });
@@ -70,6 +83,7 @@ describeEachDatabase('deletion', (kind) => {
     const replaced = document.file.name!;
     document.file = null as never;
     await dataSource.manager.save(document);
+    await sweep();
     expect(await storage.exists(replaced)).toBe(false);
     expect((await dataSource.manager.findOneByOrFail(model.Document, { id: document.id })).file.name).toBeNull();
   });
@@ -82,10 +96,13 @@ describeEachDatabase('deletion', (kind) => {
     await dataSource.manager.softRemove(soft);
 
     await dataSource.manager.remove(document);
+    await sweep();
     expect(await storage.exists(shared)).toBe(true);
     await dataSource.manager.remove(attachment);
+    await sweep();
     expect(await storage.exists(shared)).toBe(true); // the soft-deleted row may be recovered
     await dataSource.manager.remove(await dataSource.manager.findOneOrFail(model.SoftDoc, { where: { id: soft.id }, withDeleted: true }));
+    await sweep();
     expect(await storage.exists(shared)).toBe(false);
   });
 
@@ -94,6 +111,7 @@ describeEachDatabase('deletion', (kind) => {
     const name = document.file.name!;
     await dataSource.manager.save(Object.assign(new model.OtherStorageDoc(), { file: name }));
     await dataSource.manager.remove(document);
+    await sweep();
     expect(await storage.exists(name)).toBe(false);
   });
 
@@ -106,6 +124,7 @@ describeEachDatabase('deletion', (kind) => {
       existedBeforeCommit = await storage.exists(name);
     });
     expect(existedBeforeCommit).toBe(true);
+    await sweep();
     expect(await storage.exists(name)).toBe(false);
   });
 
@@ -121,11 +140,12 @@ describeEachDatabase('deletion', (kind) => {
         throw new Rollback();
       }),
     );
+    await sweep(true);
     for (const name of names) expect(await storage.exists(name)).toBe(true);
     expect(await dataSource.manager.countBy(model.Document, { file: names[0] as never })).toBe(1);
   });
 
-  test('a file uploaded by save() inside a transaction that rolls back is removed', async () => {
+  test('a file uploaded by save() inside a transaction that rolls back is deleted after the grace period', async () => {
     const before = storage.names();
     let uploaded: string | null = null;
     await rollingBack(() =>
@@ -139,12 +159,15 @@ describeEachDatabase('deletion', (kind) => {
       }),
     );
     expect(uploaded).toMatch(/^docs\/rolled-back/);
+    await sweep();
+    expect(await storage.exists(uploaded!)).toBe(true); // a retry of the transaction may still use it
+    await sweep(true);
     expect(await storage.exists(uploaded!)).toBe(false);
     expect(storage.names()).toEqual(before);
     expect(await dataSource.manager.countBy(model.Document, { file: uploaded! as never })).toBe(0);
   });
 
-  test('save({ save: false }) then saving the row in a transaction that rolls back removes the upload; an upload never saved stays', async () => {
+  test('save({ save: false }) uploads that no committed row names are deleted after the grace period', async () => {
     let written: string | null = null;
     let unsaved: string | null = null;
     await rollingBack(() =>
@@ -159,9 +182,13 @@ describeEachDatabase('deletion', (kind) => {
         throw new Rollback();
       }),
     );
-    expect(await storage.exists(written!)).toBe(false);
-    // Like Django: an upload no row ever referenced is the caller's (filefield never saw it in a row).
+    await sweep();
+    expect(await storage.exists(written!)).toBe(true);
     expect(await storage.exists(unsaved!)).toBe(true);
+    // Unlike Django: each upload claimed its name first, so no upload is left behind for good.
+    await sweep(true);
+    expect(await storage.exists(written!)).toBe(false);
+    expect(await storage.exists(unsaved!)).toBe(false);
   });
 
   test('an entity loaded in a transaction saves its files through that transaction', async () => {
@@ -178,17 +205,19 @@ describeEachDatabase('deletion', (kind) => {
     );
     // The UPDATE was part of the rolled-back transaction: the row and the old file are as before.
     expect((await dataSource.manager.findOneByOrFail(model.Document, { id: existing.id })).file.name).toBe(oldName);
+    await sweep(true);
     expect(await storage.exists(oldName)).toBe(true);
     expect(await storage.exists(newName!)).toBe(false);
   });
 
-  test('save() whose row fails to save restores the name, and the upload goes with the rollback', async () => {
+  test('save() whose row fails to save restores the name, and the upload goes to the sweeper at once', async () => {
     await newDocument({ slug: 'taken' });
     const document = new model.Document();
     document.slug = 'taken';
     const before = storage.names();
     await expect(document.file.save('duplicate.txt', new ContentFile('x'))).rejects.toThrow();
     expect(document.file.name).toBeNull();
+    await sweep();
     expect(storage.names()).toEqual(before);
     expect(await dataSource.manager.countBy(model.Document, { slug: 'taken' })).toBe(1);
   });
@@ -211,12 +240,13 @@ describeEachDatabase('deletion', (kind) => {
       );
       // Nothing is deleted before the outer transaction commits.
       expect(await storage.exists(outerName)).toBe(true);
-      expect(await storage.exists(innerUpload!)).toBe(true);
     });
+    await sweep();
     expect(await storage.exists(outerName)).toBe(false);
     expect(await storage.exists(innerName)).toBe(true);
     // remove() cleared second.id in memory; the row itself came back with the savepoint.
     expect(await dataSource.manager.countBy(model.Document, { id: secondId })).toBe(1);
+    await sweep(true);
     expect(await storage.exists(innerUpload!)).toBe(false);
   });
 
@@ -229,11 +259,12 @@ describeEachDatabase('deletion', (kind) => {
         throw new Rollback();
       }),
     );
+    await sweep();
     expect(await storage.exists(a.file.name!)).toBe(true);
     await dataSource.transaction(async (manager) => {
       await manager.transaction((nested) => nested.remove(b));
-      expect(await storage.exists(b.file.name!)).toBe(true);
     });
+    await sweep();
     expect(await storage.exists(b.file.name!)).toBe(false);
   });
 
@@ -250,18 +281,20 @@ describeEachDatabase('deletion', (kind) => {
     const loaded = await dataSource.manager.findOneOrFail(model.Album, { where: { id: album.id }, relations: { photos: true } });
     await dataSource.manager.remove(loaded);
     expect(await dataSource.manager.countBy(model.Photo, {})).toBe(0);
+    await sweep();
     for (const name of names) expect(await storage.exists(name)).toBe(false);
   });
 
-  test('bypasses: delete(), QueryBuilder deletes and ON DELETE CASCADE leave files (documented), with a warning', async () => {
+  test('bypasses: delete(), QueryBuilder deletes and ON DELETE CASCADE release nothing (documented), with a warning; the orphan scan finds them', async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       const document = await newDocument({ file: 'bulk.txt' });
       await dataSource.getRepository(model.Document).delete({ id: document.id });
       await dataSource.createQueryBuilder().delete().from(model.Document).where('id = :id', { id: -1 }).execute();
+      await sweep(true);
       expect(await storage.exists(document.file.name!)).toBe(true);
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0][0])).toMatch(/Document were deleted with delete\(\)\/QueryBuilder.*Use remove\(\)/);
+      expect(String(warn.mock.calls[0][0])).toMatch(/Document were deleted with delete\(\)\/QueryBuilder.*Use remove\(\).*orphan scan/);
 
       const album = new model.Album();
       const photo = new model.Photo();
@@ -270,7 +303,13 @@ describeEachDatabase('deletion', (kind) => {
       await dataSource.manager.save(album);
       await dataSource.getRepository(model.Album).delete({ id: album.id });
       expect(await dataSource.manager.countBy(model.Photo, { id: photo.id })).toBe(0);
+      await sweep(true);
       expect(await storage.exists(photo.image.name!)).toBe(true);
+      const found = await scanOrphans(storage, installation.ledger, { now: now + GRACE + 1, olderThan: 0, delete: true });
+      expect(found.sample).toEqual(expect.arrayContaining([document.file.name, photo.image.name]));
+      await sweep(true);
+      expect(await storage.exists(document.file.name!)).toBe(false);
+      expect(await storage.exists(photo.image.name!)).toBe(false);
     } finally {
       warn.mockRestore();
     }
@@ -280,16 +319,19 @@ describeEachDatabase('deletion', (kind) => {
     const soft = new model.SoftDoc();
     await soft.file.save('soft.txt', new ContentFile('soft'));
     await dataSource.manager.softRemove(soft);
+    await sweep(true);
     expect(await storage.exists(soft.file.name!)).toBe(true);
     const deleted = await dataSource.manager.findOneOrFail(model.SoftDoc, { where: { id: soft.id }, withDeleted: true });
     await dataSource.manager.remove(deleted);
+    await sweep();
     expect(await storage.exists(soft.file.name!)).toBe(false);
   });
 
-  test('without a transaction ({ transaction: false }) files are deleted right after the change', async () => {
+  test('without a transaction ({ transaction: false }) the release commits with the change', async () => {
     const document = await newDocument({ file: 'autocommit.txt' });
     const name = document.file.name!;
     await dataSource.manager.remove(document, { transaction: false });
+    await sweep();
     expect(await storage.exists(name)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * related entities built from plain objects (create with relations), copies made with
  * Object.assign — on each database.
  */
-import { ContentFile, type FieldFile, FileDeletionScheduler, MemoryStorage } from '@filefield/core';
+import { ContentFile, type FieldFile, MemoryStorage, fileKey } from '@filefield/core';
 import { type DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { FileField, type FileFieldsInstallation, installFileFields } from '../src';
 import { closeDataSource, describeEachDatabase, openDataSource, tablePrefix } from './support/databases';
@@ -39,17 +39,15 @@ describeEachDatabase('entity shapes', (kind) => {
   let model: Model;
   let dataSource: DataSource;
   let installation: FileFieldsInstallation;
-  const failures: Array<{ names: string[]; message: string }> = [];
 
   beforeAll(async () => {
     model = defineModel(prefix, storage, new MemoryStorage());
     dataSource = await openDataSource(kind, [...model.entities, Invoice, Fragile]);
-    const scheduler = new FileDeletionScheduler({ onError: (error, { names }) => failures.push({ names, message: String(error) }) });
-    installation = installFileFields(dataSource, { scheduler });
+    installation = installFileFields(dataSource, { sweeper: false });
   });
 
   afterAll(async () => {
-    installation?.uninstall();
+    await installation?.uninstall();
     await closeDataSource(dataSource);
   });
 
@@ -62,6 +60,7 @@ describeEachDatabase('entity shapes', (kind) => {
     expect(loaded.pdf.name).toBe('pdf/invoice.pdf');
     expect(JSON.parse(JSON.stringify(loaded))).toEqual({ id: invoice.id, attachment: 'inherited/terms.txt', pdf: 'pdf/invoice.pdf' });
     await dataSource.manager.remove(loaded);
+    await installation.sweep();
     expect(await storage.exists('inherited/terms.txt')).toBe(false);
     expect(await storage.exists('pdf/invoice.pdf')).toBe(false);
   });
@@ -89,13 +88,16 @@ describeEachDatabase('entity shapes', (kind) => {
     expect(loaded.file).toBe(file);
   });
 
-  test('a storage failing to delete does not fail the commit; the handler gets the names', async () => {
+  test('a storage failing to delete does not fail the commit; the sweep reports it and the ledger keeps the error', async () => {
     const fragile = new Fragile();
     await fragile.file.save('unlucky.txt', new ContentFile('x'));
     await expect(dataSource.manager.remove(fragile)).resolves.toBe(fragile);
     expect(await dataSource.manager.countBy(Fragile, {})).toBe(0);
-    expect(failures).toEqual([{ names: ['unlucky.txt'], message: expect.stringContaining('simulated outage') }]);
+    expect((await installation.sweep()).failed).toBe(1);
     expect(await failing.exists('unlucky.txt')).toBe(true);
+    const [row] = await dataSource.query(`SELECT state, attempts, last_error FROM filefield_files WHERE file_key = '${fileKey(failing.id, 'unlucky.txt')}'`);
+    expect(row).toEqual({ state: 'deleting', attempts: expect.anything(), last_error: expect.stringContaining('simulated outage') });
+    expect(Number(row.attempts)).toBe(1);
   });
 });
 
@@ -116,7 +118,7 @@ describe('uninstall', () => {
       expect(Object.hasOwn(metadata, 'create')).toBe(true);
       expect(Object.hasOwn(column, 'setEntityValue')).toBe(true);
       expect(dataSource.subscribers.length).toBe(subscribers + 1);
-      installation.uninstall();
+      await installation.uninstall();
       expect(Object.hasOwn(metadata, 'create')).toBe(false);
       expect(Object.hasOwn(column, 'setEntityValue')).toBe(false);
       expect(dataSource.subscribers.length).toBe(subscribers);

@@ -4,9 +4,9 @@
  * saved, nothing uploaded), `{ save: false }`, and wiring mistakes reported clearly.
  */
 import { inspect } from 'node:util';
-import { ContentFile, FieldFile, FileFieldError, MemoryStorage, SuspiciousFileOperation } from '@filefield/core';
+import { ContentFile, FieldFile, FileFieldError, FileNameTooLongError, MemoryStorage, SuspiciousFileOperation } from '@filefield/core';
 import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { FileField, type FileFieldsInstallation, FileNameTooLongError, installFileFields, reviveEntity } from '../src';
+import { FileField, type FileFieldsInstallation, installFileFields, reviveEntity } from '../src';
 import { CountingStorage } from './support/counting-storage';
 import { closeDataSource, describeEachDatabase, openDataSource, tablePrefix } from './support/databases';
 import { type Model, defineModel } from './support/model';
@@ -25,7 +25,7 @@ describeEachDatabase('file fields', (kind) => {
   });
 
   afterAll(async () => {
-    installation?.uninstall();
+    await installation?.uninstall();
     await closeDataSource(dataSource);
   });
 
@@ -194,7 +194,7 @@ describe('wiring', () => {
       expect(() => installFileFields(dataSource)).toThrow(/already installed/);
       await new Lonely().file.save('a.txt', 'a');
       expect(storage.names()).toEqual(['a.txt']);
-      installation.uninstall();
+      await installation.uninstall();
     } finally {
       await closeDataSource(dataSource);
     }

@@ -1,6 +1,8 @@
 /**
  * The seed's Model doctest (../shared/seed/django-storages-s3.txt, "Model"), step by step, on the
  * S3 driver (an in-process s3rver over HTTP) and on the filesystem driver, on each database.
+ * The installation runs its default background sweeper: a commit that releases files starts a
+ * pass, and `installation.idle()` waits for it, where Django deletes at once.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,7 +79,7 @@ describeEachDatabase('seed doctest: Model', (kind) => {
     });
 
     afterAll(async () => {
-      installation?.uninstall();
+      await installation?.uninstall();
       await closeDataSource(dataSource);
       await driver?.stop();
     });
@@ -142,6 +144,7 @@ describeEachDatabase('seed doctest: Model', (kind) => {
     test('removing an object deletes the file it uses; another object keeps its own', async () => {
       const removedName = obj2.normal.name!;
       await repository.remove(obj2);
+      await installation.idle();
       expect(await storage.exists(removedName)).toBe(false);
       expect(await storage.exists('tests/django_test.txt')).toBe(true);
 
@@ -155,8 +158,10 @@ describeEachDatabase('seed doctest: Model', (kind) => {
       const sharer = await repository.save(Object.assign(new MyStorage(), { normal: obj1.normal.name }));
       const shared = obj1.normal.name!;
       await repository.remove(obj1);
+      await installation.idle();
       expect(await storage.exists(shared)).toBe(true);
       await repository.remove(sharer);
+      await installation.idle();
       expect(await storage.exists(shared)).toBe(false);
     });
 
@@ -166,6 +171,7 @@ describeEachDatabase('seed doctest: Model', (kind) => {
       expect(await text(obj3.default)).toBe('default content');
       expect((await repository.findOneByOrFail({ id: obj3.id })).default.name).toBe('tests/default.txt');
       await repository.remove(obj3);
+      await installation.idle();
       obj3 = new MyStorage();
       expect(await text(obj3.default)).toBe('default content');
       expect(await storage.exists('tests/default.txt')).toBe(true);
@@ -182,6 +188,7 @@ describeEachDatabase('seed doctest: Model', (kind) => {
       // Clean up the temporary files, as the doctest does.
       await obj4.random.delete();
       await obj2.normal.delete();
+      await installation.idle();
       expect(await storage.exists(`${uploadDirs[before]}/random_file`)).toBe(false);
       expect((await repository.findOneByOrFail({ id: obj4.id })).random.name).toBeNull();
       expect(await storage.exists('tests/default.txt')).toBe(true);

@@ -7,6 +7,7 @@
 import { randomSuffix } from '@filefield/core';
 import { DataSource, type DataSourceOptions, type Logger } from 'typeorm';
 import { describeWith, serviceUrls } from '../../../../test-support/services';
+import { createFileFieldLedger } from '../../src';
 
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mariadb';
 
@@ -33,19 +34,24 @@ export function connectionOptions(kind: DatabaseKind): DataSourceOptions {
   }
 }
 
-export async function openDataSource(kind: DatabaseKind, entities: Function[], extra: { logger?: Logger; poolSize?: number } = {}): Promise<DataSource> {
+export async function openDataSource(
+  kind: DatabaseKind,
+  entities: Function[],
+  extra: { logger?: Logger; poolSize?: number; options?: DataSourceOptions } = {},
+): Promise<DataSource> {
   const dataSource = new DataSource({
-    ...connectionOptions(kind),
+    ...(extra.options ?? connectionOptions(kind)),
     ...(extra.poolSize && kind !== 'sqlite' ? { poolSize: extra.poolSize } : {}),
     entities,
     synchronize: true,
     ...(extra.logger ? { logger: extra.logger, logging: ['query'] } : {}),
   } as DataSourceOptions);
   await dataSource.initialize();
+  await createFileFieldLedger(dataSource);
   return dataSource;
 }
 
-/** Drop this suite's tables (children first) and close the connections. */
+/** Drop this suite's tables (children first; the shared ledger tables stay) and close the connections. */
 export async function closeDataSource(dataSource: DataSource | undefined): Promise<void> {
   if (!dataSource?.isInitialized) return;
   const runner = dataSource.createQueryRunner();
@@ -71,7 +77,7 @@ export class QueryLog implements Logger {
   logMigration(): void {}
   log(): void {}
 
-  /** Reference checks: `SELECT DISTINCT <col> AS name FROM <table> WHERE <col> IN (...)`. */
+  /** Reference checks: `SELECT DISTINCT <col compared in binary> AS name FROM <table> WHERE <col> IN (...)`. */
   referenceQueries(): string[] {
     return this.queries.filter((query) => /^SELECT DISTINCT .+ FROM .+ WHERE .+ IN \(/.test(query));
   }

@@ -19,7 +19,7 @@ import {
   SuspiciousFileOperation,
 } from '../../errors';
 import { randomSuffix } from '../../names';
-import { type DirectoryListing, Storage, type StorageOptions, type WriteOptions } from '../../storage';
+import { type DirectoryListing, type NameLimits, Storage, type StorageOptions, type WriteOptions } from '../../storage';
 
 export interface FileSystemStorageOptions extends StorageOptions {
   /** The directory that holds the files (created when needed). */
@@ -112,6 +112,16 @@ export class FileSystemStorage extends Storage {
 
   protected async objectModifiedTime(name: string): Promise<Date> {
     return (await this.statFile(name)).mtime;
+  }
+
+  /** The directory: two storages on one directory hold the same files. */
+  protected override identity(): string {
+    return `file:${this.location}`;
+  }
+
+  /** NAME_MAX of Linux and macOS file systems. */
+  protected override nameLimits(): NameLimits {
+    return { maxSegmentBytes: 255 };
   }
 
   protected async listObjects(path: string): Promise<DirectoryListing> {

@@ -1,0 +1,33 @@
+/**
+ * The model of the shared lifecycle suite (`describeFileLifecycle` in @filefield/core/testing),
+ * in TypeORM: Doc.file, Doc.cover (with a default) and Attachment.blob on a second storage
+ * object with the same id. Built per world, so each gets its own tables.
+ */
+import { FileSystemStorage, type FieldFile, type Storage } from '@filefield/core';
+import { S3Storage, type S3StorageOptions } from '@filefield/s3';
+import { Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { FileField } from '../../src';
+
+/** How to build a storage again in another process. */
+export type StorageSpec = { kind: 'filesystem'; location: string } | { kind: 's3'; options: S3StorageOptions };
+
+export function buildStorage(spec: StorageSpec): Storage {
+  return spec.kind === 'filesystem' ? new FileSystemStorage({ location: spec.location }) : new S3Storage(spec.options);
+}
+
+export function defineLifecycleModel(prefix: string, storage: Storage, twin: Storage) {
+  @Entity(`${prefix}_doc`)
+  class Doc {
+    @PrimaryGeneratedColumn() id!: number;
+    @FileField({ uploadTo: 'docs', storage }) file!: FieldFile;
+    @FileField({ uploadTo: 'covers', storage, default: 'defaults/cover.txt' }) cover!: FieldFile;
+  }
+
+  @Entity(`${prefix}_attachment`)
+  class Attachment {
+    @PrimaryGeneratedColumn() id!: number;
+    @FileField({ storage: twin, maxLength: 255 }) blob!: FieldFile;
+  }
+
+  return { Doc, Attachment, entities: [Doc, Attachment] };
+}

@@ -1,0 +1,29 @@
+/**
+ * filefield's ledger tables on the shared test servers, created once by the Jest global setup.
+ * Every suite on PostgreSQL or MariaDB uses the same two tables (rows are told apart by storage
+ * id), and creating them from parallel workers would race in PostgreSQL's catalog.
+ */
+import mysql from 'mysql2/promise';
+import { Client } from 'pg';
+import { ledgerSchema } from '../packages/core/src/lifecycle/ledger-schema';
+import { type ServiceName, serviceUrls } from './services';
+
+export async function createLedgerTablesOnServers(found: Record<ServiceName, boolean>): Promise<void> {
+  if (found.postgres) {
+    const client = new Client({ connectionString: serviceUrls.postgres });
+    await client.connect();
+    try {
+      for (const statement of ledgerSchema('postgres')) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  }
+  if (found.mariadb) {
+    const connection = await mysql.createConnection(serviceUrls.mariadb.replace(/^mariadb:/, 'mysql:'));
+    try {
+      for (const statement of ledgerSchema('mysql')) await connection.query(statement);
+    } finally {
+      await connection.end();
+    }
+  }
+}
