@@ -5,7 +5,7 @@
  * arguments before any extension sees them, and a FieldFile's graph is not clonable; pass
  * `file.name`.)
  */
-import { FieldFile, type FileFieldDefinition, validateFileName } from '@filefield/core';
+import { FieldFile, type FileFieldDefinition } from '@filefield/core';
 import { FileColumnValueError } from './errors';
 import type { FileModel } from './model-fields';
 
@@ -24,7 +24,7 @@ function describe(value: unknown): string {
 
 function checkedName(field: FileFieldDefinition, value: unknown): string | null {
   if (value === null || value === '') return value;
-  if (typeof value === 'string') return validateFileName(value);
+  if (typeof value === 'string') return field.assertStorable(value);
   throw new FileColumnValueError(field.label, describe(value));
 }
 

@@ -17,9 +17,9 @@ export class FileColumnValueError extends FileFieldError {
   }
 }
 
-/** `FieldFile.save()` uploaded a file but its row is gone (deleted meanwhile); the upload was removed. */
+/** `FieldFile.save()` uploaded a file but its row is gone (deleted meanwhile); the upload went to the sweeper. */
 export class RowNotFoundError extends FileFieldError {
   constructor(label: string, key: string, options?: { cause?: unknown }) {
-    super('E_ROW_NOT_FOUND', `${label}: the row with ${key} no longer exists, so the saved file could not be attached to it (the upload was removed).`, options);
+    super('E_ROW_NOT_FOUND', `${label}: the row with ${key} no longer exists, so the saved file could not be attached to it (the sweeper deletes the upload).`, options);
   }
 }

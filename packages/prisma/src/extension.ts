@@ -2,23 +2,30 @@
  * `fileFields(config)`: the Prisma Client extension. One `Prisma.defineExtension` with
  *  - result: each configured column is computed as a lazy `FieldFile` (no storage I/O on read);
  *  - model: `revive` and `fileField` on each configured model;
- *  - query: writes are checked, and deletes/replacements feed the core's deletion policy;
- *  - client: `$transaction`, so file deletions wait for the commit (see file-transaction.ts).
+ *  - query: writes are checked, and reference and release their files in the ledger, in the
+ *    write's own transaction (see file-writes.ts);
+ *  - client: `$transaction` (so the extension knows when a transaction ends), `$fileFields()`
+ *    (the ledger and the sweeper), `$disconnect` (stops the sweeper).
+ * Applying it registers the client as a reference source and starts the in-process sweeper.
  */
-import { ConfigurationError, FieldFile, FileDeletionScheduler, storages } from '@filefield/core';
+import { ConfigurationError, FieldFile, FileLedger, FileSweeper, fileReferences, storages } from '@filefield/core';
 import { Prisma } from '@prisma/client/extension';
 import { storedName } from './column-values';
-import { PrismaFieldFileHost } from './field-file-host';
+import { PrismaFieldFileHost, type PrismaLifecycle } from './field-file-host';
 import { TransactionTracker } from './file-transaction';
 import { FileWrites, type QueryParams } from './file-writes';
+import { PrismaLedgerDatabase, type TransactionClient } from './ledger-database';
 import { type FileModel, FileModels } from './model-fields';
-import { PrismaReferenceChecker } from './reference-checker';
-import type { FileFieldsConfig, FileFieldsExtension, FileFieldsOptions, FileRow, KnownFieldOptions } from './types';
+import { PrismaReferenceSource } from './reference-source';
+import type { FileFieldsConfig, FileFieldsExtension, FileFieldsHandle, FileFieldsOptions, FileRow, KnownFieldOptions } from './types';
 
-type ExtendableClient = {
+type ExtendableClient = TransactionClient & {
   $extends(extension: object): object;
   $transaction(this: unknown, arg: unknown, options?: unknown): Promise<unknown>;
+  $disconnect(): Promise<void>;
 };
+
+const DEFAULT_SWEEP_INTERVAL = 60_000;
 
 /**
  * ```ts
@@ -31,15 +38,32 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
   const extension = Prisma.defineExtension((base) => {
     const client = base as unknown as ExtendableClient;
     const models = new FileModels(client, config, (options.primaryKeys ?? {}) as Record<string, string | undefined>, options.registry ?? storages);
-    const scheduler = options.scheduler ?? new FileDeletionScheduler({ onError: options.onDeletionError });
-    const checker = new PrismaReferenceChecker(client, models);
-    const tracker = new TransactionTracker(scheduler, checker);
-    const writes = new FileWrites(models, tracker, scheduler, checker, client);
+    const ledger = new FileLedger(new PrismaLedgerDatabase(client), { gracePeriod: options.gracePeriod, clock: options.clock });
+    const references = options.references ?? fileReferences;
+    const { interval = DEFAULT_SWEEP_INTERVAL, ...sweeperOptions } = options.sweeper || {};
+    const sweeper = new FileSweeper(ledger, { ...sweeperOptions, sources: references });
+    const background = options.sweeper === false ? undefined : sweeper;
+    const tracker = new TransactionTracker(ledger, () => background);
+    const writes = new FileWrites(models, tracker, ledger, client);
+    const lifecycle: PrismaLifecycle = { ledger, tracker, writes, sweeper: () => background };
+    const unregister = references.register(new PrismaReferenceSource(client, models));
+    background?.start(interval);
+    const handle: FileFieldsHandle = {
+      ledger,
+      sweeper: background,
+      sweep: (sweepOptions) => sweeper.sweep(sweepOptions),
+      idle: () => background?.idle() ?? Promise.resolve(),
+      async stop() {
+        await background?.stop();
+        unregister();
+      },
+    };
+
     let extended: object | undefined;
     const result: Record<string, Record<string, { needs: Record<string, true>; compute: (row: FileRow) => FieldFile<FileRow> }>> = {};
     const model: Record<string, object> = {};
     for (const fileModel of models.all) {
-      const host = new PrismaFieldFileHost(fileModel, tracker, scheduler, checker, () => extended!);
+      const host = new PrismaFieldFileHost(fileModel, lifecycle, () => extended!);
       const fieldFile = (row: FileRow, property: string) =>
         new FieldFile<FileRow>(row, fileModel.fields.get(property)!, storedName(row[property]), host);
       result[fileModel.key] = {};
@@ -51,12 +75,20 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
       }
       model[fileModel.key] = modelMethods(fileModel, fieldFile);
     }
+    const disconnect = client.$disconnect;
     extended = client.$extends({
       name: '@filefield/prisma',
       result,
       model,
       query: { $allModels: { $allOperations: (params: QueryParams) => writes.handle(params) } },
-      client: { $transaction: tracker.wrap(client.$transaction) },
+      client: {
+        $transaction: tracker.wrap(client.$transaction),
+        $fileFields: () => handle,
+        async $disconnect(this: unknown) {
+          await handle.stop();
+          return disconnect.call(this);
+        },
+      },
     });
     return extended as never;
   });

@@ -1,52 +1,62 @@
 /**
- * How `row.field.save(name, content)` persists its row: an `update` of that one column through
- * the extended client (so a replaced name goes through the same deletion policy as any update),
- * inside the current interactive `$transaction` when there is one.
+ * How `row.field.save(name, content)` and `row.field.delete()` persist their row: an `update` of
+ * that one column through the extended client (so the names go through the same ledger calls as
+ * any update), inside the current interactive `$transaction` when there is one. Uploads claim
+ * their names in the extension's ledger first.
  */
-import {
-  type FieldFile,
-  type FieldFileHost,
-  FileFieldError,
-  type FileDeletionScheduler,
-  type FileFieldDefinition,
-  type ReferenceChecker,
-} from '@filefield/core';
+import type { FieldFile, FieldFileHost, FileFieldDefinition, FileLedger, FileSweeper, NameClaim } from '@filefield/core';
+import { FileFieldError } from '@filefield/core';
 import { RowNotFoundError } from './errors';
 import type { TransactionTracker } from './file-transaction';
+import type { FileWrites } from './file-writes';
 import type { FileModel } from './model-fields';
 
 type Row = Record<string, unknown>;
 type UpdateDelegate = { update(args: Record<string, unknown>): PromiseLike<unknown> };
 
+export interface PrismaLifecycle {
+  readonly ledger: FileLedger;
+  readonly tracker: TransactionTracker;
+  readonly writes: FileWrites;
+  sweeper(): FileSweeper | undefined;
+}
+
 export class PrismaFieldFileHost implements FieldFileHost<Row> {
   constructor(
     private readonly model: FileModel,
-    private readonly tracker: TransactionTracker,
-    private readonly scheduler: FileDeletionScheduler,
-    private readonly checker: ReferenceChecker,
+    private readonly lifecycle: PrismaLifecycle,
     /** The extended client (known once `$extends` returned). */
     private readonly client: () => object,
   ) {}
 
-  async persist(instance: Row, field: FileFieldDefinition<Row>, file: FieldFile<Row>): Promise<void> {
+  async persist(instance: Row, field: FileFieldDefinition<Row>, file: FieldFile<Row>, change?: { discarded?: string }): Promise<void> {
     const { primaryKey } = this.model;
     const id = instance[primaryKey];
     if (id === undefined || id === null) {
-      throw new FileFieldError('E_NO_PRIMARY_KEY', `${field.label}: this row has no '${primaryKey}' value, so save() cannot update it; pass { save: false }.`);
+      throw new FileFieldError('E_NO_PRIMARY_KEY', `${field.label}: this row has no '${primaryKey}' value, so it cannot be updated; pass { save: false }.`);
     }
-    const transaction = this.tracker.current;
-    const transactionClient = transaction?.client;
-    const uploaded = { field, name: file.name };
-    // Inside a transaction the upload is an orphan if it rolls back.
-    if (transactionClient) transaction!.uploaded.push(uploaded);
-    const delegate = (transactionClient ?? this.client()) as Record<string, UpdateDelegate>;
+    const delegate = ((this.lifecycle.tracker.current?.client ?? this.client()) as Record<string, UpdateDelegate>)[this.model.key];
+    const update = () => delegate.update({ where: { [primaryKey]: id }, data: { [field.property]: file.name }, select: { [primaryKey]: true } });
     try {
-      await delegate[this.model.key].update({ where: { [primaryKey]: id }, data: { [field.property]: file.name }, select: { [primaryKey]: true } });
+      if (change?.discarded) await this.lifecycle.writes.discarding.run(new Set([change.discarded]), update);
+      else await update();
     } catch (error) {
-      // Outside a transaction nothing else will clean up the upload whose row was not written.
-      if (!transactionClient) await this.scheduler.schedule([uploaded], this.checker);
       if ((error as { code?: unknown }).code === 'P2025') throw new RowNotFoundError(field.label, `${primaryKey} = ${JSON.stringify(id)}`, { cause: error });
       throw error;
     }
+  }
+
+  nameClaim(_instance: Row, field: FileFieldDefinition<Row>): NameClaim {
+    return this.lifecycle.ledger.nameClaim(field.storage);
+  }
+
+  uploaded(_instance: Row, field: FileFieldDefinition<Row>, _file: FieldFile<Row>, name: string): void {
+    // If the transaction this upload happens in rolls back, its claim is made again (SQLite shares it).
+    this.lifecycle.tracker.current?.uploads.push({ storage: field.storage, name });
+  }
+
+  async abandon(_instance: Row, field: FileFieldDefinition<Row>, name: string): Promise<void> {
+    await this.lifecycle.ledger.abandon([{ storage: field.storage, name }]);
+    this.lifecycle.sweeper()?.nudge();
   }
 }

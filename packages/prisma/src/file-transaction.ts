@@ -1,55 +1,36 @@
 /**
- * Which transaction a query runs in, and what happens to its file changes when it ends.
+ * Which transaction a query runs in, and what happens to its files when it ends.
  *
- * Prisma has no commit hook, so the extension replaces `$transaction`: it runs the original
- * with a `FileTransaction` in an AsyncLocalStorage scope, and when the original resolves (the
- * commit succeeded) or rejects (rolled back), it hands the collected files to the core's
- * `PendingFileChanges`. Query callbacks find the scope through AsyncLocalStorage and confirm
- * with Prisma's internal request parameters that the query really is part of a transaction
- * (a query on the outer client inside a `$transaction` callback autocommits).
+ * Prisma has no commit hook, so the extension replaces `$transaction`: it runs the original with
+ * a `FileTransaction` in an AsyncLocalStorage scope. Writes inside an interactive transaction run
+ * their ledger statements on its client (they commit or roll back with it); when it ends, the
+ * sweeper is nudged (commit) or the uploads it made get their claims back (rollback; needed on
+ * SQLite, where a claim made meanwhile shared the one connection and rolled back too). A batch
+ * `$transaction([...])` cannot take extra statements: its releases are written right after it
+ * commits. Query callbacks find the scope through AsyncLocalStorage and confirm with Prisma's
+ * internal request parameters that the query really is part of a transaction (a query on the
+ * outer client inside a `$transaction` callback autocommits).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  type DeletionCandidate,
-  type FileDeletionScheduler,
-  PendingFileChanges,
-  type ReferenceChecker,
-} from '@filefield/core';
+import type { FileLedger, FileSweeper, LedgerFile } from '@filefield/core';
 
 export class FileTransaction {
-  /** Files a committed change may have orphaned: removed rows' files, replaced names. */
-  readonly removed: DeletionCandidate[] = [];
-  /** Files uploaded during the transaction: orphans if it rolls back. */
-  readonly uploaded: DeletionCandidate[] = [];
+  /** Batch transactions: files released by its writes, written to the ledger once it committed. */
+  readonly released: LedgerFile[] = [];
+  /** Uploads made while it was open, claimed again if it rolls back. */
+  readonly uploads: LedgerFile[] = [];
 
   /** `client` is the interactive transaction's client; undefined for a batch `$transaction([...])`. */
   constructor(readonly client: object | undefined) {}
 
-  /** A nested transaction (a savepoint) committed: its changes become the outer transaction's. */
-  adoptCommitted(child: FileTransaction): void {
-    this.removed.push(...child.removed);
-    this.uploaded.push(...child.uploaded);
-  }
-
-  /**
-   * A nested transaction rolled back to its savepoint: its removals never happened, and its
-   * uploads are orphans whatever the outer transaction does, so they are candidates either way
-   * (the reference check after the outer transaction keeps any that a row still names).
-   */
-  adoptRolledBack(child: FileTransaction): void {
-    this.removed.push(...child.uploaded);
-    this.uploaded.push(...child.uploaded);
-  }
-
-  settle(outcome: 'committed' | 'rolledBack', scheduler: FileDeletionScheduler, checker: ReferenceChecker): Promise<unknown> {
-    const changes = new PendingFileChanges();
-    for (const candidate of this.removed) changes.deleteOnCommit(candidate);
-    for (const candidate of this.uploaded) changes.deleteOnRollback(candidate);
-    return outcome === 'committed' ? changes.committed(scheduler, checker) : changes.rolledBack(scheduler, checker);
+  /** A nested transaction (a savepoint) ended: its files are the outer transaction's now. */
+  adopt(child: FileTransaction): void {
+    this.released.push(...child.released);
+    this.uploads.push(...child.uploads);
   }
 }
 
-/** Where a write's file deletions go. */
+/** Where a write's ledger statements go. */
 export type WriteScope =
   | { kind: 'autocommit' }
   | { kind: 'transaction'; transaction: FileTransaction }
@@ -67,18 +48,13 @@ export class TransactionTracker {
   private readonly storage = new AsyncLocalStorage<FileTransaction>();
 
   constructor(
-    private readonly scheduler: FileDeletionScheduler,
-    private readonly checker: ReferenceChecker,
+    private readonly ledger: FileLedger,
+    private readonly sweeper: () => FileSweeper | undefined,
   ) {}
 
   /** The transaction the current async context runs in, if it was started by the extension. */
   get current(): FileTransaction | undefined {
     return this.storage.getStore();
-  }
-
-  /** The interactive transaction's client for reads that must see the transaction's own writes. */
-  get currentClient(): object | undefined {
-    return this.storage.getStore()?.client;
   }
 
   /**
@@ -113,7 +89,7 @@ export class TransactionTracker {
         client,
         (tx: object) => {
           transaction = new FileTransaction(tx);
-          // Awaited inside the scope: a callback may return a lazy PrismaPromise (\`tx => tx.a.delete(...)\`),
+          // Awaited inside the scope: a callback may return a lazy PrismaPromise (`tx => tx.a.delete(...)`),
           // which only runs when awaited, and must run where the scope is visible.
           const scope = transaction;
           return this.storage.run(scope, async () => await fn(tx));
@@ -121,33 +97,33 @@ export class TransactionTracker {
         options,
       );
     } catch (error) {
-      if (transaction) await this.finish(transaction, parent, 'rolledBack');
+      if (transaction) await this.finish(transaction, parent, false);
       throw error;
     }
-    if (transaction) await this.finish(transaction, parent, 'committed');
+    if (transaction) await this.finish(transaction, parent, true);
     return result;
   }
 
   private async batch(original: TransactionFn, client: unknown, promises: unknown, options: unknown): Promise<unknown> {
     const transaction = new FileTransaction(undefined);
-    let result: unknown;
-    try {
-      result = await this.storage.run(transaction, () => original.call(client, promises, options));
-    } catch (error) {
-      await transaction.settle('rolledBack', this.scheduler, this.checker);
-      throw error;
+    const result = await this.storage.run(transaction, () => original.call(client, promises, options));
+    if (transaction.released.length > 0) {
+      // Not crash-safe: a crash right here leaves these files to the orphan scan (see the README).
+      await this.ledger.release(this.ledger.database.autocommit, transaction.released, 'removed');
+      this.sweeper()?.nudge();
     }
-    await transaction.settle('committed', this.scheduler, this.checker);
     return result;
   }
 
-  private async finish(transaction: FileTransaction, parent: FileTransaction | undefined, outcome: 'committed' | 'rolledBack'): Promise<void> {
-    if (!parent) {
-      await transaction.settle(outcome, this.scheduler, this.checker);
-    } else if (outcome === 'committed') {
-      parent.adoptCommitted(transaction);
-    } else {
-      parent.adoptRolledBack(transaction);
+  private async finish(transaction: FileTransaction, parent: FileTransaction | undefined, committed: boolean): Promise<void> {
+    if (parent) {
+      parent.adopt(transaction);
+      return;
+    }
+    if (committed) {
+      this.sweeper()?.nudge();
+    } else if (transaction.uploads.length > 0) {
+      await this.ledger.abandon(transaction.uploads, { claimUntil: this.ledger.clock() + this.ledger.gracePeriod }).catch(() => undefined);
     }
   }
 }

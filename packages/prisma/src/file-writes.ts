@@ -1,15 +1,22 @@
 /**
  * The query component: every write to a model with file columns passes through `handle`.
- * Creates and updates have their file columns checked; deletes and name-replacing updates
- * collect the names they may orphan (read from the delete's own result, or read just before the
- * update, inside the same transaction when there is one) and, once the write succeeded, hand
- * them to the core's deletion policy: at once when the write autocommitted, after commit when
- * it ran in a `$transaction`. A write that fails collects nothing.
+ * Creates and updates have their file columns checked (`assertStorable`). Then, in the same
+ * transaction as the write, the ledger learns what changed:
+ * - each name a row starts to hold is referenced (its ledger row stays locked until commit, so no
+ *   sweeper finds it unreferenced meanwhile);
+ * - each name a row stops holding (a deleted row, a replaced name) is released, as a task the
+ *   sweeper checks once the transaction committed.
+ * A write outside any transaction runs in an interactive transaction of its own on the client
+ * the extension was applied to, so its ledger statements commit with it. Inside a batch
+ * `$transaction([...])` no statement can be added: references become claims written just before
+ * the batch, releases are written right after it commits (see the README).
  */
-import type { DeletionCandidate, FileDeletionScheduler, FileFieldDefinition, ReferenceChecker } from '@filefield/core';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { FileFieldDefinition, FileLedger, LedgerFile, SqlSession } from '@filefield/core';
 import { checkedData, checkedDataList, storedName, writtenName } from './column-values';
+import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
+import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
 import type { FileModel, FileModels } from './model-fields';
-import type { TransactionTracker, WriteScope } from './file-transaction';
 
 type Args = Record<string, any>;
 type Row = Record<string, unknown>;
@@ -23,19 +30,32 @@ export interface QueryParams {
   __internalParams?: { transaction?: unknown };
 }
 
-type ReadDelegate = {
+type Delegate = Record<string, (args: Args) => PromiseLike<unknown>> & {
   findUnique(args: Args): PromiseLike<Row | null>;
   findMany(args: Args): PromiseLike<Row[]>;
 };
 
+/** Rows per page when reading the names a bulk write replaces or deletes. */
+const PAGE = 1000;
+
+/** Where one write runs: its ledger session (none in a batch), its delegate for reads, and the write itself. */
+interface Unit {
+  session: SqlSession | undefined;
+  batch: FileTransaction | undefined;
+  reader: Delegate;
+  write: (args: Args) => PromiseLike<unknown>;
+}
+
 export class FileWrites {
+  /** Names `FieldFile.delete()` takes off a row: released whatever the field's `deleteReplaced` says. */
+  readonly discarding = new AsyncLocalStorage<Set<string>>();
+
   constructor(
     private readonly models: FileModels,
     private readonly tracker: TransactionTracker,
-    private readonly scheduler: FileDeletionScheduler,
-    private readonly checker: ReferenceChecker,
-    /** The client the extension was applied to: reads outside any transaction. */
-    private readonly root: object,
+    private readonly ledger: FileLedger,
+    /** The client the extension was applied to: reads and writes outside any transaction. */
+    private readonly root: TransactionClient,
   ) {}
 
   handle(params: QueryParams): PromiseLike<unknown> {
@@ -45,95 +65,170 @@ export class FileWrites {
     switch (params.operation) {
       case 'create':
       case 'createMany':
-      case 'createManyAndReturn':
-        return params.query({ ...args, data: checkedDataList(model, args.data, true) });
+      case 'createManyAndReturn': {
+        const checked = { ...args, data: checkedDataList(model, args.data, true) };
+        const files = this.namesWritten(model, listOf(checked.data));
+        if (files.length === 0) return params.query(checked);
+        return this.run(model, params, checked, async (unit) => {
+          await this.reference(unit, files);
+          return unit.write(checked);
+        });
+      }
       case 'update':
       case 'updateMany':
-      case 'updateManyAndReturn':
-        return this.replace(model, params, { ...args, data: checkedDataList(model, args.data, false) }, args.data);
-      case 'upsert':
-        return this.replace(model, params, { ...args, create: checkedData(model, args.create, true), update: checkedData(model, args.update, false) }, args.update);
+      case 'updateManyAndReturn': {
+        const checked = { ...args, data: checkedDataList(model, args.data, false) };
+        if (model.fieldsWritten(checked.data).length === 0) return params.query(checked);
+        return this.run(model, params, checked, (unit) => this.replace(model, params.operation, unit, checked, checked.data, [checked.data]));
+      }
+      case 'upsert': {
+        const checked = { ...args, create: checkedData(model, args.create, true), update: checkedData(model, args.update, false) };
+        if (model.fieldsWritten(checked.create).length + model.fieldsWritten(checked.update).length === 0) return params.query(checked);
+        return this.run(model, params, checked, (unit) => this.replace(model, params.operation, unit, checked, checked.update, [checked.create, checked.update]));
+      }
       case 'delete':
-        return this.deleteOne(model, params, args);
+        return this.run(model, params, args, (unit) => this.deleteOne(model, unit, args));
       case 'deleteMany':
-        return this.deleteMany(model, params, args);
+        return this.run(model, params, args, (unit) => this.deleteMany(model, unit, args));
       default:
         return params.query(args);
     }
   }
 
-  /** update/updateMany/updateManyAndReturn/upsert: the names a write replaces are candidates. */
-  private async replace(model: FileModel, params: QueryParams, args: Args, rawData: unknown): Promise<unknown> {
-    const data = params.operation === 'upsert' ? args.update : args.data;
-    const replaced = model.fieldsWritten(rawData).filter((field) => field.deleteReplaced);
-    const scope = this.tracker.scopeOf(params);
-    if (replaced.length === 0 || scope.kind === 'untracked') {
-      if (replaced.length > 0) warnUntracked(model, params.operation);
-      return params.query(args);
+  /** Run `work` where the write belongs: the open interactive transaction, a batch, or a transaction of its own. */
+  private async run(model: FileModel, params: QueryParams, args: Args, work: (unit: Unit) => Promise<unknown>): Promise<unknown> {
+    const scope: WriteScope = this.tracker.scopeOf(params);
+    switch (scope.kind) {
+      case 'untracked':
+        warnUntracked(model, params.operation);
+        return params.query(args);
+      case 'transaction': {
+        const { transaction } = scope;
+        const client = transaction.client as RawClient | undefined;
+        const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
+        return work({ session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query });
+      }
+      case 'autocommit':
+        return this.root.$transaction(async (tx) => {
+          const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
+          const operation = params.operation;
+          return work({ session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) });
+        });
     }
-    const select = columnSelection(model, replaced);
-    const reader = this.reader(model, scope);
-    const single = params.operation === 'update' || params.operation === 'upsert';
-    const before = single
-      ? [await reader.findUnique({ where: args.where, select })].filter((row): row is Row => row !== null)
-      : await reader.findMany({ where: args.where, select });
-    const result = await params.query(args);
-    const candidates: DeletionCandidate[] = [];
+  }
+
+  /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */
+  private async replace(model: FileModel, operation: string, unit: Unit, args: Args, update: unknown, written: unknown[]): Promise<unknown> {
+    const fields = model.fieldsWritten(update);
+    const discarded = this.discarding.getStore();
+    const releasable = fields.filter((field) => field.deleteReplaced || discarded !== undefined);
+    const single = operation === 'update' || operation === 'upsert';
+    const before = releasable.length === 0 ? [] : single ? await this.readOne(model, unit.reader, args.where, releasable) : await this.readPaged(model, unit.reader, args.where, releasable);
+    await this.reference(unit, this.namesWritten(model, written.flatMap(listOf)));
+    const result = await unit.write(args);
+    const released: LedgerFile[] = [];
     for (const row of before) {
-      for (const field of replaced) {
+      for (const field of releasable) {
         const name = storedName(row[field.property]);
-        if (name !== null && name !== writtenName(data, field)) candidates.push({ field, name });
+        if (name === null || name === writtenName(update, field) || field.isDefault(name)) continue;
+        if (field.deleteReplaced || discarded?.has(name)) released.push({ storage: field.storage, name });
       }
     }
-    await this.afterWrite(scope, candidates);
+    await this.release(unit, released, 'replaced');
     return result;
   }
 
-  /** delete: the deleted row comes back from the query, so its names cost no extra read. */
-  private async deleteOne(model: FileModel, params: QueryParams, args: Args): Promise<unknown> {
-    const scope = this.tracker.scopeOf(params);
-    if (scope.kind === 'untracked') {
-      warnUntracked(model, params.operation);
-      return params.query(args);
-    }
+  /** delete: the deleted row comes back from the write itself, so its names cost no extra read. */
+  private async deleteOne(model: FileModel, unit: Unit, args: Args): Promise<unknown> {
     const { args: widened, added } = withFileColumns(model, args);
-    const row = (await params.query(widened)) as Row;
-    const candidates = [...model.fields.values()].map((field) => ({ field, name: storedName(row[field.property]) }));
+    const row = (await unit.write(widened)) as Row;
+    const released = this.namesOf(model, [row]);
     for (const property of added) delete row[property];
-    await this.afterWrite(scope, candidates);
+    await this.release(unit, released, 'removed');
     return row;
   }
 
-  /** deleteMany: one read of the matching rows' names first, then the delete; never per row. */
-  private async deleteMany(model: FileModel, params: QueryParams, args: Args): Promise<unknown> {
-    const scope = this.tracker.scopeOf(params);
-    if (scope.kind === 'untracked') {
-      warnUntracked(model, params.operation);
-      return params.query(args);
-    }
-    const fields = [...model.fields.values()];
-    const before = await this.reader(model, scope).findMany({ where: args.where, select: columnSelection(model, fields) });
-    const result = await params.query(args);
-    const candidates = before.flatMap((row) => fields.map((field) => ({ field, name: storedName(row[field.property]) })));
-    await this.afterWrite(scope, candidates);
+  /** deleteMany: the matching rows' names, read in pages first, then the delete; never a query per row. */
+  private async deleteMany(model: FileModel, unit: Unit, args: Args): Promise<unknown> {
+    const before = await this.readPaged(model, unit.reader, args.where, [...model.fields.values()]);
+    const result = await unit.write(args);
+    await this.release(unit, this.namesOf(model, before), 'removed');
     return result;
   }
 
-  /** Reads see the transaction's own writes: inside an interactive transaction, use its client. */
-  private reader(model: FileModel, scope: WriteScope): ReadDelegate {
-    const client = (scope.kind === 'transaction' ? scope.transaction.client : undefined) ?? this.root;
-    return (client as Record<string, ReadDelegate>)[model.key];
-  }
-
-  private async afterWrite(scope: WriteScope, candidates: DeletionCandidate[]): Promise<void> {
-    const named = candidates.filter((candidate) => candidate.name != null);
-    if (named.length === 0) return;
-    if (scope.kind === 'transaction') {
-      scope.transaction.removed.push(...named);
+  private async reference(unit: Unit, files: LedgerFile[]): Promise<void> {
+    if (files.length === 0) return;
+    if (unit.session) {
+      await this.ledger.reference(unit.session, files);
     } else {
-      await this.scheduler.schedule(named, this.checker);
+      // A batch: claim the files until the grace period is over instead of locking them.
+      await this.ledger.reference(this.ledger.database.autocommit, files, { claimUntil: this.ledger.clock() + this.ledger.gracePeriod });
     }
   }
+
+  private async release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
+    if (files.length === 0) return;
+    if (unit.session) await this.ledger.release(unit.session, files, reason);
+    else unit.batch?.released.push(...files);
+  }
+
+  /** The names (not defaults) that create or update data writes. */
+  private namesWritten(model: FileModel, data: unknown[]): LedgerFile[] {
+    const files: LedgerFile[] = [];
+    for (const item of data) {
+      if (item === null || typeof item !== 'object') continue;
+      for (const field of model.fields.values()) {
+        const name = writtenName(item, field);
+        if (name && !field.isDefault(name)) files.push({ storage: field.storage, name });
+      }
+    }
+    return files;
+  }
+
+  /** The names (not defaults) rows hold in any file column. */
+  private namesOf(model: FileModel, rows: Row[]): LedgerFile[] {
+    const files: LedgerFile[] = [];
+    for (const row of rows) {
+      for (const field of model.fields.values()) {
+        const name = storedName(row[field.property]);
+        if (name !== null && !field.isDefault(name)) files.push({ storage: field.storage, name });
+      }
+    }
+    return files;
+  }
+
+  private async readOne(model: FileModel, reader: Delegate, where: unknown, fields: FileFieldDefinition[]): Promise<Row[]> {
+    const row = await reader.findUnique({ where, select: columnSelection(model, fields) });
+    return row ? [row] : [];
+  }
+
+  /** The rows `where` matches, in pages by primary key (bounded memory for any number of rows). */
+  private async readPaged(model: FileModel, reader: Delegate, where: unknown, fields: FileFieldDefinition[]): Promise<Row[]> {
+    const rows: Row[] = [];
+    let after: unknown;
+    for (;;) {
+      const page = await reader.findMany({
+        where: after === undefined ? where : { AND: [where ?? {}, { [model.primaryKey]: { gt: after } }] },
+        select: columnSelection(model, fields),
+        orderBy: { [model.primaryKey]: 'asc' },
+        take: PAGE,
+      });
+      // Keep only the names: a page of rows is dropped once read.
+      for (const row of page) rows.push(pick(row, fields));
+      if (page.length < PAGE) return rows;
+      after = page[page.length - 1][model.primaryKey];
+    }
+  }
+}
+
+function listOf(data: unknown): unknown[] {
+  return Array.isArray(data) ? data : [data];
+}
+
+function pick(row: Row, fields: FileFieldDefinition[]): Row {
+  const names: Row = {};
+  for (const field of fields) names[field.property] = row[field.property];
+  return names;
 }
 
 function columnSelection(model: FileModel, fields: FileFieldDefinition[]): Record<string, true> {
@@ -171,6 +266,7 @@ function withFileColumns(model: FileModel, args: Args): { args: Args; added: str
 function warnUntracked(model: FileModel, operation: string): void {
   console.warn(
     `filefield: ${model.name}.${operation} ran in a transaction that was not started with the extended client's $transaction, ` +
-      'so filefield cannot tell when it commits; the files it may orphan were kept. Apply fileFields() as the last extension that overrides $transaction.',
+      'so its files were not referenced or released in the ledger (the orphan scan finds what it leaves). Apply fileFields() as the ' +
+      'last extension that overrides $transaction.',
   );
 }

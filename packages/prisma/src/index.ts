@@ -1,11 +1,11 @@
 export { fileFields } from './extension';
 export { FileColumnValueError, RowNotFoundError } from './errors';
-export { REFERENCE_CHUNK_SIZE } from './reference-checker';
 export type {
   ClientWithFileColumns,
   FileFieldsConfig,
   FileFieldsExtArgs,
   FileFieldsExtension,
+  FileFieldsHandle,
   FileFieldsOptions,
   FileModelMethods,
   FileRow,

@@ -3,7 +3,7 @@
  * applied: unknown models, unknown or non-String columns and a missing primary key fail there,
  * with the names to fix.
  */
-import { ConfigurationError, FileFieldDefinition, type FileFieldOptions, type Storage, type StorageRegistry } from '@filefield/core';
+import { ConfigurationError, FileFieldDefinition, type FileFieldOptions, type StorageRegistry } from '@filefield/core';
 
 /** One model's file columns. */
 export class FileModel {
@@ -100,11 +100,11 @@ export class FileModels {
     return model;
   }
 
-  /** Every configured column whose field stores its files in `storage`. */
-  columnsUsing(storage: Storage): Array<{ model: FileModel; field: FileFieldDefinition }> {
+  /** Every configured column whose field stores its files in the storage `storageId`. */
+  columnsUsing(storageId: string): Array<{ model: FileModel; field: FileFieldDefinition }> {
     const columns: Array<{ model: FileModel; field: FileFieldDefinition }> = [];
     for (const model of this.byKey.values()) {
-      for (const field of model.fields.values()) if (field.storage === storage) columns.push({ model, field });
+      for (const field of model.fields.values()) if (field.storage.id === storageId) columns.push({ model, field });
     }
     return columns;
   }

@@ -4,7 +4,7 @@
  * `String` column of it, or `$extends` does not compile. Results then type those columns as
  * `FieldFile`.
  */
-import type { FieldFile, FileDeletionScheduler, FileFieldDefinition, FileFieldOptions, StorageRegistry, DeletionErrorHandler } from '@filefield/core';
+import type { FieldFile, FileFieldDefinition, FileFieldOptions, FileLedger, FileSweeper, FileSweeperOptions, ReferenceSources, StorageRegistry, SweepReport } from '@filefield/core';
 import type { Types } from '@prisma/client/runtime/client';
 
 /** The row a FieldFile of a Prisma result is bound to (its columns as selected, plus the primary key). */
@@ -18,10 +18,21 @@ export interface FileFieldsOptions<C extends FileFieldsConfig = FileFieldsConfig
   primaryKeys?: { [M in keyof C]?: string };
   /** Where fields look up named storages and the default storage (the core's `storages` otherwise). */
   registry?: StorageRegistry;
-  /** Share one deletion scheduler between clients of one process (one per extension otherwise). */
-  scheduler?: FileDeletionScheduler;
-  /** Called when a storage deletion after commit fails (the write itself succeeded); a warning by default. */
-  onDeletionError?: DeletionErrorHandler;
+  /**
+   * How long an upload may take from its start to the commit of the row that names it, in ms
+   * (default one hour). An upload no committed row names after that is deleted by the sweeper.
+   */
+  gracePeriod?: number;
+  /**
+   * The in-process sweeper, which deletes released files in the background: `false` to run none
+   * in this process (another process, a job or the CLI sweeps), or its options. `interval` is the
+   * time between passes in ms (default 60 s); a commit that released files also starts one.
+   */
+  sweeper?: false | (FileSweeperOptions & { interval?: number });
+  /** Where the extension registers as a reference source (default: the process-wide registry). */
+  references?: ReferenceSources;
+  /** The clock, in ms since the epoch (tests move it). */
+  clock?: () => number;
 }
 
 /**
@@ -45,6 +56,19 @@ export type ClientWithFileColumns<C extends FileFieldsConfig> = {
 /** `row` with its configured columns as FieldFiles (what `revive` returns). */
 export type WithFieldFiles<T, F extends PropertyKey> = Omit<T, F> & { [K in F]: FieldFile<FileRow> };
 
+/** The file lifecycle of one extended client: `prisma.$fileFields()`. */
+export interface FileFieldsHandle {
+  readonly ledger: FileLedger;
+  /** The in-process sweeper (undefined with `sweeper: false`). */
+  readonly sweeper: FileSweeper | undefined;
+  /** Run the sweeper now until nothing is due (`now` overrides the clock). Works with `sweeper: false` too. */
+  sweep(options?: { now?: number }): Promise<SweepReport>;
+  /** Resolves once no background sweep is running or about to run. */
+  idle(): Promise<void>;
+  /** Stop the background sweeper and unregister the reference source (`$disconnect()` does it too). */
+  stop(): Promise<void>;
+}
+
 /** Methods added to each configured model delegate (`prisma.myStorage.revive(...)`). */
 export interface FileModelMethods<F extends string> {
   /**
@@ -61,8 +85,10 @@ type ComputedFieldFile = { needs: Record<string, true>; compute: (row: FileRow) 
 type ResultArgs<C extends FileFieldsConfig> = { [M in keyof C]: { [F in keyof C[M]]: ComputedFieldFile } };
 type ModelArgs<C extends FileFieldsConfig> = { [M in keyof C]: FileModelMethods<keyof C[M] & string> };
 
+type ClientArgs = { $fileFields: () => FileFieldsHandle };
+
 /** The extension arguments Prisma merges into the client's type. */
-export type FileFieldsExtArgs<C extends FileFieldsConfig> = Types.Extensions.InternalArgs<ResultArgs<C>, ModelArgs<C>, {}, {}>;
+export type FileFieldsExtArgs<C extends FileFieldsConfig> = Types.Extensions.InternalArgs<ResultArgs<C>, ModelArgs<C>, {}, ClientArgs>;
 
 /** What `fileFields(config)` returns: pass it to `$extends`. */
 export type FileFieldsExtension<C extends FileFieldsConfig> = (client: ClientWithFileColumns<C>) => {

@@ -3,7 +3,7 @@
  * ConfigurationError that names what to fix: the types catch these at compile time
  * (types.test.ts); this covers JavaScript callers and casts.
  */
-import { ConfigurationError, ContentFile, FileFieldDefinition, MemoryStorage, StorageUnavailableError } from '@filefield/core';
+import { ConfigurationError, ContentFile, FileFieldDefinition, MemoryStorage, ReferenceSources, StorageUnavailableError, fileKey, fileReferences } from '@filefield/core';
 import { fileFields, type FileFieldsConfig } from '@filefield/prisma';
 import { openDatabase, type TestDatabase } from './support/databases';
 
@@ -20,7 +20,7 @@ function extendWith(config: FileFieldsConfig, options: object = {}) {
 }
 
 it.each([
-  [{ myStorag: { normal: { storage } } }, "'myStorag' is not a model of this Prisma client (models: myStorage, attachment)"],
+  [{ myStorag: { normal: { storage } } }, "'myStorag' is not a model of this Prisma client (models: myStorage, attachment, filefieldFile, filefieldTask)"],
   [{ myStorage: { normall: { storage } } }, "model MyStorage has no column 'normall' (columns: id, normal, default, random"],
   [{ myStorage: { id: { storage } } }, 'MyStorage#id must be a String column to hold file names (it is Int)'],
   [{ myStorage: { normal: { storage, maxLength: 0 } } }, 'MyStorage#normal: maxLength must be a positive integer'],
@@ -46,8 +46,12 @@ it('a model without an `id` column needs primaryKeys, named in the error', () =>
   );
 });
 
-it('fileField() gives the definition; revive() rebuilds FieldFiles from JSON without I/O', () => {
+it('fileField() gives the definition; revive() rebuilds FieldFiles from JSON without I/O', async () => {
   const prisma = db.client.$extends(fileFields({ myStorage: { normal: { storage, uploadTo: 'up' } } }));
+  // $disconnect() on the extended client stops the sweeper and unregisters the reference source.
+  const handle = prisma.$fileFields();
+  expect(handle.sweeper).toBeDefined();
+  expect(fileReferences.size).toBeGreaterThan(0);
   const definition = prisma.myStorage.fileField('normal');
   expect(definition).toBeInstanceOf(FileFieldDefinition);
   expect(definition.label).toBe('MyStorage#normal');
@@ -57,21 +61,26 @@ it('fileField() gives the definition; revive() rebuilds FieldFiles from JSON wit
   expect(revived.normal.field).toBe(definition);
   expect(revived.random).toBe('x');
   expect(JSON.stringify(revived)).toBe('{"id":3,"normal":"up/a.txt","random":"x"}');
+  const sources = fileReferences.size;
+  await handle.stop();
+  expect(fileReferences.size).toBe(sources - 1);
 });
 
-it('a storage failure after the delete committed goes to onDeletionError; the delete itself succeeds', async () => {
+it('a storage failure after the delete committed is the sweeper\'s: the delete succeeds, the sweep reports it and retries later', async () => {
   const flaky = new MemoryStorage();
-  flaky.delete = async () => {
-    throw new StorageUnavailableError('storage is down');
-  };
-  const reported: Array<{ message: string; names: string[] }> = [];
-  const prisma = db.client.$extends(
-    fileFields({ myStorage: { normal: { storage: flaky } } }, { onDeletionError: (error, { names }) => reported.push({ message: (error as Error).message, names }) }),
-  );
-  const row = await prisma.myStorage.create({ data: {} });
-  const name = await row.normal.save('a.txt', new ContentFile('a'));
-  await expect(prisma.myStorage.delete({ where: { id: row.id } })).resolves.toMatchObject({ id: row.id });
-  expect(await db.client.myStorage.count({ where: { id: row.id } })).toBe(0);
-  expect(reported).toEqual([{ message: 'storage is down', names: [name] }]);
-  expect(await flaky.exists(name)).toBe(true);
+  flaky.deleteMany = async (names) => ({ deleted: [], failed: [...names].map((name) => ({ name, error: new StorageUnavailableError('storage is down') })) });
+  const prisma = db.client.$extends(fileFields({ myStorage: { normal: { storage: flaky } } }, { sweeper: false, references: new ReferenceSources() }));
+  try {
+    const row = await prisma.myStorage.create({ data: {} });
+    const name = await row.normal.save('a.txt', new ContentFile('a'));
+    await expect(prisma.myStorage.delete({ where: { id: row.id } })).resolves.toMatchObject({ id: row.id });
+    expect(await db.client.myStorage.count({ where: { id: row.id } })).toBe(0);
+    expect(await prisma.$fileFields().sweep()).toMatchObject({ failed: 1, deleted: 0 });
+    expect(await flaky.exists(name)).toBe(true);
+    const [ledgerRow] = (await db.client.$queryRawUnsafe(`SELECT state, last_error FROM filefield_files WHERE file_key = '${fileKey(flaky.id, name)}'`)) as Array<Record<string, unknown>>;
+    expect(ledgerRow).toEqual({ state: 'deleting', last_error: 'StorageUnavailableError: storage is down' });
+    expect(await prisma.$fileFields().sweep()).toMatchObject({ failed: 0 }); // backing off
+  } finally {
+    await prisma.$fileFields().stop();
+  }
 });

@@ -1,3 +1,5 @@
+import { describeLifecycle } from './support/lifecycle';
 import { describeFileFields } from './support/scenarios';
 
 describeFileFields('sqlite');
+describeLifecycle('sqlite');

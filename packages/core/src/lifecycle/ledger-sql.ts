@@ -95,11 +95,13 @@ export class LedgerSql {
 
   // ---- the sweeper ----
 
-  /** Due tasks of the given storages, oldest first. */
+  /** Due tasks of the given storages, oldest first, leaving out files another sweeper holds under a live lease. */
   dueTasks(storageIds: string[], now: number, limit: number): Statement {
     return this.statement(
-      `SELECT id, file_key, storage_id, name FROM ${TASKS} WHERE storage_id IN (${marks(storageIds)}) AND due_at <= ? ORDER BY due_at LIMIT ${int(limit)}`,
-      [...storageIds, now],
+      `SELECT t.id, t.file_key, t.storage_id, t.name FROM ${TASKS} t WHERE t.storage_id IN (${marks(storageIds)}) AND t.due_at <= ? ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${FILES} f WHERE f.file_key = t.file_key AND f.state IN ('checking', 'deleting') AND f.lease_until > ?) ` +
+        `ORDER BY t.due_at LIMIT ${int(limit)}`,
+      [...storageIds, now, now],
     );
   }
 
@@ -130,12 +132,17 @@ export class LedgerSql {
     return this.insertIgnoring(`${FILES} (file_key, storage_id, name, state, updated_at)`, rows.map(() => '(?, ?, ?, ?, ?)').join(', '), values);
   }
 
-  /** Lock the rows no one else holds (no waiting); SQLite has one writer and needs no row locks. */
-  lockRows(keys: string[]): Statement {
+  /**
+   * Lock the rows no one else holds (no waiting), leaving alone rows another sweeper has under a
+   * live lease (locking those, even briefly, would make that sweeper skip them). SQLite has one
+   * writer and needs no row locks.
+   */
+  lockRows(keys: string[], now: number): Statement {
     const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE SKIP LOCKED';
     return this.statement(
-      `SELECT file_key, state, claim_expires_at, lease_token, lease_until FROM ${FILES} WHERE file_key IN (${marks(keys)})${lock}`,
-      keys,
+      `SELECT file_key, state, claim_expires_at, lease_token, lease_until FROM ${FILES} WHERE file_key IN (${marks(keys)}) ` +
+        `AND NOT (state IN ('checking', 'deleting') AND lease_until > ?)${lock}`,
+      [...keys, now],
     );
   }
 

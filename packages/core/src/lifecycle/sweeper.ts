@@ -207,7 +207,7 @@ export class FileSweeper {
     // 1. Take what no one holds, under this pass's lease.
     const token = randomUUID();
     const taken = await ledger.database.transaction(async (session) => {
-      const locked = await ledger.rows(session, sql.lockRows([...work.keys()]));
+      const locked = await ledger.rows(session, sql.lockRows([...work.keys()], now));
       const take: string[] = [];
       const mootTasks: number[] = [];
       const claimed = new Map<number, string[]>();

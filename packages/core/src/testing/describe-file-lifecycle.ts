@@ -354,19 +354,22 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
       expect(await exists(name)).toBe(false);
     }, timeout);
 
-    it('two sweepers at once handle every record exactly once, skipping none', async () => {
-      const names: string[] = [];
-      for (let index = 0; index < 30; index += 1) {
-        const { id, name } = await world.uploadDoc(`twice-${index}.txt`, content('twice'));
-        names.push(name);
-        await world.removeDoc(id);
+    it(`two sweepers at once handle every record exactly once, skipping none, ${rounds} rounds`, async () => {
+      for (let round = 0; round < rounds; round += 1) {
+        const names: string[] = [];
+        for (let index = 0; index < 20; index += 1) {
+          const { id, name } = await world.uploadDoc(`twice-${round}-${index}.txt`, content('twice'));
+          names.push(name);
+          await world.removeDoc(id);
+        }
+        deleted.length = 0;
+        const other = new FileSweeper(world.ledger, { sources: fixture.references, batchSize: 7 });
+        const mine = new FileSweeper(world.ledger, { sources: fixture.references, batchSize: 5 });
+        const reports = await Promise.all([other.sweep(), mine.sweep()]);
+        expect(reports[0].deleted + reports[1].deleted).toBe(names.length);
+        expect(deleted.sort()).toEqual([...names].sort());
+        for (const name of names) expect(await exists(name)).toBe(false);
       }
-      const other = new FileSweeper(world.ledger, { sources: fixture.references, batchSize: 7 });
-      const mine = new FileSweeper(world.ledger, { sources: fixture.references, batchSize: 5 });
-      const reports = await Promise.all([other.sweep(), mine.sweep()]);
-      expect(reports[0].deleted + reports[1].deleted).toBe(names.length);
-      expect(deleted.sort()).toEqual([...names].sort());
-      for (const name of names) expect(await exists(name)).toBe(false);
     }, timeout);
 
     it('the orphan scan finds what a bypass left, dry run first, and hands it to the sweeper', async () => {

@@ -23,6 +23,8 @@ export type BaseClient = SqliteClient<'query'>;
 export interface TestDatabase {
   readonly provider: Provider;
   readonly client: BaseClient;
+  /** How another process reaches the same database (`file:` path for SQLite). */
+  readonly url: string;
   /** SQL statements executed since the last `reset()` or `sql.length = 0`. */
   readonly sql: string[];
   /** Empty both tables. */
@@ -47,27 +49,35 @@ export function migrationStatements(provider: Provider): string[] {
 
 const LOG = { log: [{ emit: 'event' as const, level: 'query' as const }] };
 
-function createClient(provider: Provider): { client: BaseClient; cleanup: () => void } {
+/** A client for `url` (another process opens the same database with it). */
+export function clientFor(provider: Provider, url: string, options: object = {}): BaseClient {
+  switch (provider) {
+    case 'sqlite':
+      return new SqliteClient({ adapter: new PrismaBetterSqlite3({ url }), ...options });
+    case 'postgresql':
+      return new PostgresClient({ adapter: new PrismaPg({ connectionString: url }), ...options }) as unknown as BaseClient;
+    case 'mysql':
+      return new MySqlClient({ adapter: new PrismaMariaDb(url.replace(/^mysql:/, 'mariadb:')), ...options }) as unknown as BaseClient;
+  }
+}
+
+function createClient(provider: Provider): { client: BaseClient; url: string; cleanup: () => void } {
   switch (provider) {
     case 'sqlite': {
       const dir = mkdtempSync(join(tmpdir(), 'filefield-prisma-'));
-      const client = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: `file:${join(dir, 'test.db')}` }), ...LOG });
-      return { client, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+      const url = `file:${join(dir, 'test.db')}`;
+      return { client: clientFor(provider, url, LOG), url, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
     }
-    case 'postgresql': {
-      const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: serviceUrls.postgres }), ...LOG });
-      return { client: client as unknown as BaseClient, cleanup: () => undefined };
-    }
-    case 'mysql': {
-      const client = new MySqlClient({ adapter: new PrismaMariaDb(serviceUrls.mariadb.replace(/^mysql:/, 'mariadb:')), ...LOG });
-      return { client: client as unknown as BaseClient, cleanup: () => undefined };
-    }
+    case 'postgresql':
+      return { client: clientFor(provider, serviceUrls.postgres, LOG), url: serviceUrls.postgres, cleanup: () => undefined };
+    case 'mysql':
+      return { client: clientFor(provider, serviceUrls.mariadb, LOG), url: serviceUrls.mariadb, cleanup: () => undefined };
   }
 }
 
 /** Open a database with freshly created tables (dropped first: earlier runs may have left them). */
 export async function openDatabase(provider: Provider): Promise<TestDatabase> {
-  const { client, cleanup } = createClient(provider);
+  const { client, url, cleanup } = createClient(provider);
   const sql: string[] = [];
   client.$on('query', (event) => sql.push(event.query));
   for (const table of TABLES) {
@@ -77,6 +87,7 @@ export async function openDatabase(provider: Provider): Promise<TestDatabase> {
   return {
     provider,
     client,
+    url,
     sql,
     async reset() {
       for (const table of TABLES) await client.$executeRawUnsafe(`DELETE FROM ${quote(provider, table)}`);

@@ -1,14 +1,18 @@
 /**
- * The Prisma adapter's behaviour, run by each database's test file against each storage:
- * the seed's Model doctest, results, save, replacement, sharing, transactions and rollback,
- * concurrency, query economy and bad names. Everything talks to a real database and a real
- * storage; the only instrumentation wraps `storage.delete` to record when it was called.
+ * The Prisma adapter's behaviour, run by each database's test file against each storage,
+ * beyond the shared lifecycle suite: the seed's Model doctest, results, save, replacement,
+ * sharing, transactions and rollback, query economy and bad names. Everything talks to a real
+ * database and a real storage; the only instrumentation wraps `storage.deleteMany` to record what
+ * the sweeper deleted and who still named it then. The background sweeper is off: tests sweep.
  */
 import { inspect } from 'node:util';
-import { ContentFile, FieldFile, FileFieldError, NoFileError, randomSuffix, type Storage, SuspiciousFileOperation } from '@filefield/core';
-import { FileColumnValueError, fileFields, REFERENCE_CHUNK_SIZE, RowNotFoundError } from '@filefield/prisma';
+import { ContentFile, FieldFile, FileFieldError, NoFileError, ReferenceSources, randomSuffix, type Storage, SuspiciousFileOperation } from '@filefield/core';
+import { FileColumnValueError, fileFields, RowNotFoundError } from '@filefield/prisma';
 import { openDatabase, type Provider, type TestDatabase } from './databases';
 import { STORAGE_KINDS, type StorageKind, type StorageKit, startStorageKit } from './storages';
+
+/** The grace period of the tests' ledgers; `sweep(true)` sweeps as if it were over. */
+const GRACE = 60_000;
 
 function extend(db: TestDatabase, storage: Storage) {
   const randomDirs: string[] = [];
@@ -28,7 +32,7 @@ function extend(db: TestDatabase, storage: Storage) {
         },
       },
       attachment: { file: { uploadTo: 'attachments', storage } },
-    }),
+    }, { sweeper: false, gracePeriod: GRACE, references: new ReferenceSources() }),
   );
   return { prisma, randomDirs };
 }
@@ -75,6 +79,13 @@ export function describeFileFields(provider: Provider): void {
       await kit?.stop();
     });
 
+    /** Sweep now, or (`afterGrace`) as if the grace period were over. */
+    const sweep = (afterGrace = false) => prisma.$fileFields().sweep({ now: Date.now() + (afterGrace ? GRACE + 1 : 0) });
+
+    afterEach(async () => {
+      await prisma?.$fileFields().stop();
+    });
+
     beforeEach(async () => {
       await db.reset();
       storage = await kit.create();
@@ -93,14 +104,14 @@ export function describeFileFields(provider: Provider): void {
 
     function recordDeletes(target: Storage, database: TestDatabase): DeleteCall[] {
       const calls: DeleteCall[] = [];
-      const original = target.delete.bind(target);
-      target.delete = async (name: string) => {
-        if (probed && !probed.has(name)) {
-          calls.push({ name, existed: false, references: -1 });
-        } else {
-          calls.push({ name, existed: await target.exists(name), references: await referencesIn(database, name) });
+      const original = target.deleteMany.bind(target);
+      target.deleteMany = async (names: Iterable<string>) => {
+        const list = [...names];
+        for (const name of list) {
+          if (probed && !probed.has(name)) calls.push({ name, existed: false, references: -1 });
+          else calls.push({ name, existed: await target.exists(name), references: await referencesIn(database, name) });
         }
-        return original(name);
+        return original(list);
       };
       return calls;
     }
@@ -159,6 +170,7 @@ export function describeFileFields(provider: Provider): void {
         // Deleting an object deletes the file it uses, if no other object still uses it.
         const obj2File = obj2.normal.name!;
         await prisma.myStorage.delete({ where: { id: obj2.id } });
+        await sweep();
         expect(await storage.exists(obj2File)).toBe(false);
         expect(await storage.exists('tests/django_test.txt')).toBe(true);
         obj2 = await prisma.myStorage.create({ data: {} });
@@ -172,6 +184,7 @@ export function describeFileFields(provider: Provider): void {
         expect(await text(obj3.default)).toBe('default content');
         // ...which is never deleted, even when no object uses it any more.
         await prisma.myStorage.deleteMany({});
+        await sweep();
         expect(await storage.exists('tests/default.txt')).toBe(true);
         obj3 = await prisma.myStorage.create({ data: {} });
         expect(await text(obj3.default)).toBe('default content');
@@ -184,8 +197,9 @@ export function describeFileFields(provider: Provider): void {
         expect(inspect(obj4.random)).toBe(`<FieldFile: ${randomDirs[0]}/random_file>`);
         expect(await text(obj4.random)).toBe('random content');
 
-        // Clean up: FieldFile.delete() removes the file and empties the column.
+        // Clean up: FieldFile.delete() empties the column and releases the file, which the sweeper deletes.
         await obj4.random.delete();
+        await sweep();
         expect(await storage.exists(stored)).toBe(false);
         expect((await storedColumns(obj4.id)).random).toBeNull();
       });
@@ -247,9 +261,11 @@ export function describeFileFields(provider: Provider): void {
         const obj = await prisma.myStorage.create({ data: {} });
         const first = await obj.normal.save('one.txt', new ContentFile('1'));
         const second = await obj.normal.save('two.txt', new ContentFile('2'));
+        await sweep();
         expect(await storage.exists(first)).toBe(false);
         expect(await storage.exists(second)).toBe(true);
         await prisma.myStorage.update({ where: { id: obj.id }, data: { normal: null } });
+        await sweep();
         expect(await storage.exists(second)).toBe(false);
         expect(deletes.map((call) => [call.name, call.references])).toEqual([
           [first, 0],
@@ -263,8 +279,10 @@ export function describeFileFields(provider: Provider): void {
         await prisma.attachment.create({ data: { label: 'x', file: name } });
         await prisma.myStorage.update({ where: { id: a.id }, data: { normal: name } });
         await a.normal.save('other.txt', new ContentFile('other'));
+        await sweep();
         expect(await storage.exists(name)).toBe(true);
         await prisma.attachment.updateMany({ where: { label: 'x' }, data: { file: null } });
+        await sweep();
         expect(await storage.exists(name)).toBe(false);
       });
 
@@ -273,18 +291,31 @@ export function describeFileFields(provider: Provider): void {
         const names = [];
         for (const row of rows) names.push(await row.normal.save('many.txt', new ContentFile('m')));
         await prisma.myStorage.updateMany({ where: { id: { in: rows.map((row) => row.id) } }, data: { normal: 'tests/none.txt' } });
+        await sweep();
         for (const name of names) expect(await storage.exists(name)).toBe(false);
 
         const up = await prisma.myStorage.create({ data: {} });
         const upName = await up.normal.save('up.txt', new ContentFile('u'));
         await prisma.myStorage.upsert({ where: { id: up.id }, create: {}, update: { normal: { set: null } } });
+        await sweep();
         expect(await storage.exists(upName)).toBe(false);
 
-        const keeping = db.client.$extends(fileFields({ myStorage: { normal: { uploadTo: 'tests', storage, deleteReplaced: false } } }));
-        const kept = await keeping.myStorage.create({ data: {} });
-        const keptName = await kept.normal.save('kept.txt', new ContentFile('k'));
-        await kept.normal.save('kept.txt', new ContentFile('k2'));
-        expect(await storage.exists(keptName)).toBe(true);
+        const keeping = db.client.$extends(
+          fileFields({ myStorage: { normal: { uploadTo: 'tests', storage, deleteReplaced: false } } }, { sweeper: false, references: new ReferenceSources() }),
+        );
+        try {
+          const kept = await keeping.myStorage.create({ data: {} });
+          const keptName = await kept.normal.save('kept.txt', new ContentFile('k'));
+          await kept.normal.save('kept.txt', new ContentFile('k2'));
+          await keeping.$fileFields().sweep({ now: Date.now() + GRACE + 1 });
+          expect(await storage.exists(keptName)).toBe(true);
+          // FieldFile.delete() releases the file even so: it was asked for.
+          await kept.normal.delete();
+          await keeping.$fileFields().sweep();
+          expect(await storage.exists(kept.normal.name ?? 'tests/kept_nothing.txt')).toBe(false);
+        } finally {
+          await keeping.$fileFields().stop();
+        }
       });
     });
 
@@ -294,8 +325,10 @@ export function describeFileFields(provider: Provider): void {
         const name = await a.normal.save('shared.txt', new ContentFile('shared'));
         const b = await prisma.myStorage.create({ data: { normal: name } });
         await prisma.myStorage.delete({ where: { id: a.id } });
+        await sweep();
         expect(await storage.exists(name)).toBe(true);
         await prisma.myStorage.delete({ where: { id: b.id } });
+        await sweep();
         expect(await storage.exists(name)).toBe(false);
         expect(deletes.filter((call) => call.name === name)).toEqual([{ name, existed: true, references: 0 }]);
       });
@@ -305,12 +338,14 @@ export function describeFileFields(provider: Provider): void {
         const name = await a.normal.save('s.txt', new ContentFile('s'));
         const deleted = await prisma.myStorage.delete({ where: { id: a.id }, select: { id: true } });
         expect(deleted).toEqual({ id: a.id });
+        await sweep();
         expect(await storage.exists(name)).toBe(false);
 
         const b = await prisma.myStorage.create({ data: {} });
         const other = await b.random.save('o.txt', new ContentFile('o'));
         const omitted = await prisma.myStorage.delete({ where: { id: b.id }, omit: { random: true } });
         expect('random' in omitted).toBe(false);
+        await sweep();
         expect(await storage.exists(other)).toBe(false);
       });
 
@@ -322,6 +357,7 @@ export function describeFileFields(provider: Provider): void {
         await expect(prisma.myStorage.delete({ where: { id: owner.id } })).rejects.toThrow();
         await expect(prisma.myStorage.deleteMany({ where: { id: owner.id } })).rejects.toThrow();
         await expect(prisma.myStorage.delete({ where: { id: owner.id + 1000 } })).rejects.toThrow();
+        await sweep();
         expect(await storage.exists(name)).toBe(true);
         expect(deletes).toEqual([]);
       });
@@ -331,11 +367,12 @@ export function describeFileFields(provider: Provider): void {
         const attachment = await prisma.attachment.create({ data: { label: 'mine' } });
         const name = await attachment.file.save('mine.txt', new ContentFile('m'));
         await expect(prisma.attachment.update({ where: { id: attachment.id }, data: { label: 'taken', file: null } })).rejects.toThrow();
+        await sweep(true);
         expect(await storage.exists(name)).toBe(true);
         expect((await db.client.attachment.findUniqueOrThrow({ where: { id: attachment.id } })).file).toBe(name);
       });
 
-      it(`deleteMany of 1,000 rows uses a bounded number of queries (reference checks in chunks of ${REFERENCE_CHUNK_SIZE})`, async () => {
+      it('deleteMany of 1,000 rows: the names read in pages of 1,000, one DELETE, the releases in batches; the sweep checks references per 500 names', async () => {
         const rows = 1000;
         await prisma.myStorage.createMany({ data: Array.from({ length: rows }, (_, i) => ({ normal: `tests/bulk-${i}.txt` })) });
         const kept = 'tests/bulk-7.txt';
@@ -346,13 +383,21 @@ export function describeFileFields(provider: Provider): void {
         db.sql.length = 0;
         const { count } = await prisma.myStorage.deleteMany({});
         expect(count).toBe(rows);
-        // 1 read of the names + 1 DELETE + per column sharing the storage (4), one GROUP BY per chunk.
-        // (COUNT queries are this test's own probes, made as the storage deletes.)
-        const chunks = Math.ceil(rows / REFERENCE_CHUNK_SIZE);
-        const statements = db.sql.filter((sql) => !/COUNT\(/i.test(sql) && !/^(BEGIN|COMMIT|ROLLBACK)/i.test(sql.trim()));
-        expect(statements.filter((sql) => /GROUP BY/i.test(sql))).toHaveLength(4 * chunks);
+        // (The transaction of its own is not counted: BEGIN, COMMIT, the MariaDB adapter's implicit COMMIT.)
+        const statements = db.sql.filter((sql) => !/^(BEGIN|COMMIT|ROLLBACK|SET|START|-- Implicit)/i.test(sql.trim()));
+        // A full page of 1,000 names, then an empty one that says it was the last.
+        expect(statements.filter((sql) => /^SELECT/i.test(sql.trim()))).toHaveLength(2);
         expect(statements.filter((sql) => /^DELETE/i.test(sql.trim()))).toHaveLength(1);
-        expect(statements.length).toBe(2 + 4 * chunks);
+        // The defaults are never released: 1,000 names, 200 per INSERT.
+        expect(statements.filter((sql) => /^INSERT INTO filefield_tasks/i.test(sql.trim()))).toHaveLength(rows / 200);
+        expect(statements.length).toBe(8);
+
+        db.sql.length = 0;
+        const report = await sweep();
+        expect(report).toMatchObject({ deleted: rows - 1, kept: 1 });
+        // Four columns use the storage (normal, default, random, Attachment.file); one query per column per 500 names.
+        const referenceQueries = db.sql.filter((sql) => /^SELECT/i.test(sql.trim()) && !sql.includes('filefield_') && / IN \(/.test(sql));
+        expect(referenceQueries).toHaveLength(4 * Math.ceil(rows / 500));
         expect(await storage.exists(kept)).toBe(true);
         for (const name of sample.filter((name) => name !== kept)) expect(await storage.exists(name)).toBe(false);
         expect(await storage.exists('tests/default.txt')).toBe(true);
@@ -368,10 +413,11 @@ export function describeFileFields(provider: Provider): void {
           await tx.myStorage.delete({ where: { id: a.id } });
           expect(await storage.exists(name)).toBe(true);
         });
+        await sweep();
         expect(await storage.exists(name)).toBe(false);
       });
 
-      it('a rolled-back $transaction deletes nothing and removes what save() uploaded in it', async () => {
+      it('a rolled-back $transaction deletes nothing; what save() uploaded in it goes after the grace period', async () => {
         const a = await prisma.myStorage.create({ data: {} });
         const original = await a.normal.save('keep.txt', new ContentFile('keep'));
         let uploaded = '';
@@ -384,6 +430,9 @@ export function describeFileFields(provider: Provider): void {
           }),
         ).rejects.toThrow('roll back');
         expect(uploaded).toBe('tests/new.txt');
+        await sweep();
+        expect(await storage.exists(uploaded)).toBe(true);
+        await sweep(true);
         expect(await storage.exists(uploaded)).toBe(false);
         expect(await storage.exists(original)).toBe(true);
         expect((await storedColumns(a.id)).normal).toBe(original);
@@ -398,9 +447,11 @@ export function describeFileFields(provider: Provider): void {
         await expect(
           prisma.$transaction([prisma.myStorage.delete({ where: { id: a.id } }), prisma.attachment.create({ data: { label: 'taken' } })]),
         ).rejects.toThrow();
+        await sweep();
         expect(await storage.exists(aName)).toBe(true);
         expect(await db.client.myStorage.count({ where: { id: a.id } })).toBe(1);
         await prisma.$transaction([prisma.myStorage.delete({ where: { id: a.id } }), prisma.myStorage.deleteMany({ where: { id: b.id } })]);
+        await sweep();
         expect(await storage.exists(aName)).toBe(false);
         expect(await storage.exists(bName)).toBe(false);
       });
@@ -422,6 +473,7 @@ export function describeFileFields(provider: Provider): void {
           });
           expect(await storage.exists(bName)).toBe(true);
         });
+        await sweep();
         expect(await storage.exists(aName)).toBe(true);
         expect(await storage.exists(bName)).toBe(false);
         expect(await db.client.myStorage.count({ where: { id: a.id } })).toBe(1);
@@ -438,6 +490,7 @@ export function describeFileFields(provider: Provider): void {
             throw new Error('outer roll back');
           }),
         ).rejects.toThrow('outer roll back');
+        await sweep(true);
         expect(await storage.exists(aName)).toBe(true);
         expect(await db.client.myStorage.count({ where: { id: a.id } })).toBe(1);
       });
@@ -450,6 +503,7 @@ export function describeFileFields(provider: Provider): void {
         const others = await Promise.all(Array.from({ length: 5 }, () => prisma.myStorage.create({ data: { normal: name } })));
         const ids = [first.id, ...others.map((row) => row.id)];
         await Promise.all(ids.map((id, i) => (i % 2 === 0 ? prisma.myStorage.delete({ where: { id } }) : prisma.$transaction((tx) => tx.myStorage.delete({ where: { id } })))));
+        await sweep();
         expect(await storage.exists(name)).toBe(false);
         const calls = deletes.filter((call) => call.name === name);
         expect(calls.filter((call) => call.existed)).toHaveLength(1);
@@ -492,12 +546,14 @@ export function describeFileFields(provider: Provider): void {
         expect(await db.client.myStorage.count()).toBe(0);
       });
 
-      it('save() on a row deleted meanwhile fails with RowNotFoundError and removes its upload', async () => {
+      it('save() on a row deleted meanwhile fails with RowNotFoundError, and the sweeper deletes its upload', async () => {
         const obj = await prisma.myStorage.create({ data: {} });
         await db.client.myStorage.delete({ where: { id: obj.id } });
         const error = await obj.normal.save('late.txt', new ContentFile('late')).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(RowNotFoundError);
         expect((error as FileFieldError).code).toBe('E_ROW_NOT_FOUND');
+        expect(obj.normal.name).toBeNull();
+        await sweep();
         expect(await storage.exists('tests/late.txt')).toBe(false);
       });
     });
