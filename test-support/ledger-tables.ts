@@ -1,11 +1,12 @@
 /**
- * filefield's ledger tables on the shared test servers, created once by the Jest global setup.
- * Every suite on PostgreSQL or MariaDB uses the same two tables (rows are told apart by storage
- * id), and creating them from parallel workers would race in PostgreSQL's catalog.
+ * filefield's ledger tables on the shared test servers, made afresh once by the Jest global setup
+ * (dropped first: an earlier run, maybe of an older schema, may have left them). Every suite on
+ * PostgreSQL or MariaDB uses the same two tables (rows are told apart by storage id), and creating
+ * them from parallel workers would race in PostgreSQL's catalog.
  */
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
-import { ledgerSchema } from '../packages/core/src/lifecycle/ledger-schema';
+import { FILES_TABLE, TASKS_TABLE, ledgerSchema } from '../packages/core/src/lifecycle/ledger-schema';
 import { type ServiceName, serviceUrls } from './services';
 
 export async function createLedgerTablesOnServers(found: Record<ServiceName, boolean>): Promise<void> {
@@ -13,7 +14,7 @@ export async function createLedgerTablesOnServers(found: Record<ServiceName, boo
     const client = new Client({ connectionString: serviceUrls.postgres });
     await client.connect();
     try {
-      for (const statement of ledgerSchema('postgres')) await client.query(statement);
+      for (const statement of [...drops(), ...ledgerSchema('postgres')]) await client.query(statement);
     } finally {
       await client.end();
     }
@@ -21,9 +22,13 @@ export async function createLedgerTablesOnServers(found: Record<ServiceName, boo
   if (found.mariadb) {
     const connection = await mysql.createConnection(serviceUrls.mariadb.replace(/^mariadb:/, 'mysql:'));
     try {
-      for (const statement of ledgerSchema('mysql')) await connection.query(statement);
+      for (const statement of [...drops(), ...ledgerSchema('mysql')]) await connection.query(statement);
     } finally {
       await connection.end();
     }
   }
+}
+
+function drops(): string[] {
+  return [`DROP TABLE IF EXISTS ${TASKS_TABLE}`, `DROP TABLE IF EXISTS ${FILES_TABLE}`];
 }

@@ -50,6 +50,7 @@ async function text(file: FieldFile, size?: number): Promise<string> {
 async function main(): Promise<void> {
   const workdir = await mkdtemp(join(tmpdir(), 'filefield-prisma-quickstart-'));
   const { storage, where, stop } = await openStorage();
+  let files: { idle(): Promise<void>; stop(): Promise<void> } | undefined;
   const base = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${join(workdir, 'quickstart.db')}` }) });
   try {
     await migrate(base);
@@ -63,6 +64,9 @@ async function main(): Promise<void> {
         },
       }),
     );
+    // The ledger and the in-process sweeper: a commit that releases files starts a sweep, and
+    // idle() waits for it (the examples check the storage right after each delete).
+    files = prisma.$fileFields();
     const defaultName = await storage.save('tests/default.txt', new ContentFile('default content'));
     assert.equal(defaultName, 'tests/default.txt');
 
@@ -105,9 +109,10 @@ async function main(): Promise<void> {
     console.log(`  JSON                   ${cached}`);
     console.log(`  revived.normal         ${inspect(revived.normal)}`);
 
-    console.log('Deleting an object deletes its file, if no other object still uses it:');
+    console.log('Deleting an object releases its file; the sweeper deletes it after the commit, if no other object still uses it:');
     const obj2File = obj2.normal.name!;
     await prisma.myStorage.delete({ where: { id: obj2.id } });
+    await files!.idle();
     assert.equal(await storage.exists(obj2File), false);
     assert.equal(await storage.exists('tests/django_test.txt'), true);
     console.log(`  after delete           ${obj2File} exists: false; tests/django_test.txt exists: true`);
@@ -118,8 +123,10 @@ async function main(): Promise<void> {
     console.log('A file two rows share survives the first delete and goes with the last:');
     const sharer = await prisma.myStorage.create({ data: { normal: obj2.normal.name } });
     await prisma.myStorage.delete({ where: { id: obj2.id } });
+    await files!.idle();
     assert.equal(await storage.exists(sharer.normal.name!), true);
     await prisma.myStorage.delete({ where: { id: sharer.id } });
+    await files!.idle();
     assert.equal(await storage.exists(sharer.normal.name!), false);
     console.log(`  ${sharer.normal.name} kept after the first delete, deleted after the second`);
 
@@ -137,6 +144,7 @@ async function main(): Promise<void> {
       await tx.myStorage.delete({ where: { id: inTx.id } });
       assert.equal(await storage.exists(txFile), true);
     });
+    await files!.idle();
     assert.equal(await storage.exists(txFile), false);
     console.log(`  rolled back: ${txFile} kept; committed: deleted`);
 
@@ -145,6 +153,7 @@ async function main(): Promise<void> {
     console.log(`  obj3.default           ${inspect(obj3.default)}, read() ${JSON.stringify(await text(obj3.default))}`);
     console.log("But it shouldn't be deleted, even if no more objects use it:");
     await prisma.myStorage.delete({ where: { id: obj3.id } });
+    await files!.idle();
     obj3 = await prisma.myStorage.create({ data: {} });
     const stillThere = await text(obj3.default);
     assert.equal(stillThere, 'default content');
@@ -164,11 +173,13 @@ async function main(): Promise<void> {
     console.log('Clean up the files:');
     for (const file of [obj1.normal, obj4.random]) await file.delete();
     await prisma.myStorage.deleteMany({});
+    await files!.idle();
     const left = (await storage.listdir('tests')).files;
     assert.deepEqual(left, ['default.txt']);
     console.log(`  left in tests/          ${JSON.stringify(left)} (the default file is never deleted)`);
     console.log('\nDone.');
   } finally {
+    await files?.stop(); // (the extended client's $disconnect() stops it too)
     await base.$disconnect();
     await stop();
     await rm(workdir, { recursive: true, force: true });

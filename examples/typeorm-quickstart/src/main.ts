@@ -14,7 +14,7 @@ import { inspect } from 'node:util';
 import { ContentFile, type FieldFile, NoFileError, SuspiciousFileOperation, randomSuffix, storages } from '@filefield/core';
 import { S3Storage } from '@filefield/s3';
 import { startS3rver } from '@filefield/s3/testing';
-import { FileField, installFileFields, reviveEntity } from '@filefield/typeorm';
+import { FileField, fileFieldLedgerEntities, installFileFields, reviveEntity } from '@filefield/typeorm';
 import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 const randomDirectory = () => `random/${randomSuffix(6)}`;
@@ -43,11 +43,19 @@ async function openStorage(): Promise<{ storage: S3Storage; description: string;
   return { storage, description: `s3rver (in-process) at ${server.endpoint}, bucket ${server.bucket}`, stop: () => server.stop() };
 }
 
+const HOUR = 60 * 60 * 1000;
+
 async function main(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'filefield-typeorm-quickstart-'));
   const { storage, description, stop } = await openStorage();
   storages.setDefault(storage);
-  const dataSource = new DataSource({ type: 'better-sqlite3', database: join(directory, 'quickstart.sqlite'), entities: [MyStorage], synchronize: true });
+  // The ledger's two tables come with the entities (or run FileFieldLedger1764547200000 as a migration).
+  const dataSource = new DataSource({
+    type: 'better-sqlite3',
+    database: join(directory, 'quickstart.sqlite'),
+    entities: [MyStorage, ...fileFieldLedgerEntities],
+    synchronize: true,
+  });
   await dataSource.initialize();
   const fileFields = installFileFields(dataSource);
   const repository = dataSource.getRepository(MyStorage);
@@ -91,9 +99,10 @@ async function main(): Promise<void> {
     console.log(`  JSON.stringify(obj2) → ${cached}`);
     console.log(`  reviveEntity(MyStorage, json).normal → ${show(reviveEntity(MyStorage, cached).normal)}`);
 
-    console.log('\nRemoving an object deletes its file (after commit), if no other row uses it:');
+    console.log('\nRemoving an object releases its file; after the commit the sweeper deletes it, if no other row uses it:');
     const obj2Name = obj2.normal.name!;
     await repository.remove(obj2);
+    await fileFields.idle(); // the commit started a background sweep
     console.log(`  remove(obj2) → exists(${obj2Name}) = ${await storage.exists(obj2Name)}; obj1's file exists = ${await obj1.normal.exists()}`);
     await obj2.normal.save('django_test.txt', new ContentFile('more content'));
     console.log(`  obj2.normal.save(...) again → ${show(obj2.normal)} (inserted as row ${obj2.id})`);
@@ -101,15 +110,18 @@ async function main(): Promise<void> {
     console.log('\nA file shared by two rows goes with the last one:');
     const sharer = await repository.save(Object.assign(new MyStorage(), { normal: obj2.normal.name }));
     await repository.remove(obj2);
+    await fileFields.idle();
     console.log(`  remove(obj2) → ${sharer.normal.name} still exists: ${await sharer.normal.exists()}`);
     const sharedName = sharer.normal.name!;
     await repository.remove(sharer);
+    await fileFields.idle();
     console.log(`  remove(sharer) → exists: ${await storage.exists(sharedName)}`);
 
     console.log('\nDefault values give an object a single file, never deleted:');
     let obj3 = await repository.save(repository.create());
     console.log(`  obj3.default → ${show(obj3.default)}, read() → ${await text(obj3.default)}`);
     await repository.remove(obj3);
+    await fileFields.idle();
     obj3 = new MyStorage();
     console.log(`  after remove(obj3): new MyStorage().default.read() → ${await text(obj3.default)}`);
 
@@ -128,7 +140,7 @@ async function main(): Promise<void> {
       console.log(`  rows before ${rowsBefore}, after ${await repository.count()}`);
     }
 
-    console.log('\nA transaction that rolls back deletes nothing, and removes what it uploaded:');
+    console.log('\nA transaction that rolls back deletes nothing; what it uploaded goes once the grace period is over:');
     let uploaded = '';
     try {
       await dataSource.transaction(async (manager) => {
@@ -142,16 +154,19 @@ async function main(): Promise<void> {
     } catch (error) {
       if ((error as Error).message !== 'roll back') throw error;
     }
-    console.log(`  obj1's file exists: ${await storage.exists('tests/django_test.txt')}; ${uploaded} exists: ${await storage.exists(uploaded)}`);
+    await fileFields.sweep();
+    console.log(`  obj1's file exists: ${await storage.exists('tests/django_test.txt')}; ${uploaded} exists: ${await storage.exists(uploaded)} (claimed for the grace period)`);
+    await fileFields.sweep({ now: Date.now() + HOUR + 1 });
+    console.log(`  a sweep one hour later (the default grace period): ${uploaded} exists: ${await storage.exists(uploaded)}`);
 
     console.log('\nClean up the temporary files:');
     const stored = await dataSource.getRepository(MyStorage).find();
     await repository.remove(stored);
+    await fileFields.idle();
     if (createdDefault) await storage.delete('tests/default.txt');
     console.log(`  removed ${stored.length} rows; tests/ now holds ${JSON.stringify((await storage.listdir('tests')).files)}`);
   } finally {
-    await fileFields.idle();
-    fileFields.uninstall();
+    await fileFields.uninstall();
     await dataSource.destroy();
     await stop();
     await rm(directory, { recursive: true, force: true });

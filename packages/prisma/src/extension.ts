@@ -44,7 +44,7 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
     const sweeper = new FileSweeper(ledger, { ...sweeperOptions, sources: references });
     const background = options.sweeper === false ? undefined : sweeper;
     const tracker = new TransactionTracker(ledger, () => background);
-    const writes = new FileWrites(models, tracker, ledger, client);
+    const writes = new FileWrites(models, tracker, ledger, client, () => background);
     const lifecycle: PrismaLifecycle = { ledger, tracker, writes, sweeper: () => background };
     const unregister = references.register(new PrismaReferenceSource(client, models));
     background?.start(interval);

@@ -12,7 +12,7 @@
  * the batch, releases are written right after it commits (see the README).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileFieldDefinition, FileLedger, LedgerFile, SqlSession } from '@filefield/core';
+import type { FileFieldDefinition, FileLedger, FileSweeper, LedgerFile, SqlSession } from '@filefield/core';
 import { checkedData, checkedDataList, storedName, writtenName } from './column-values';
 import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
 import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
@@ -44,6 +44,8 @@ interface Unit {
   batch: FileTransaction | undefined;
   reader: Delegate;
   write: (args: Args) => PromiseLike<unknown>;
+  /** Set when the write released files (the sweeper is nudged once they are committed). */
+  released?: boolean;
 }
 
 export class FileWrites {
@@ -56,6 +58,7 @@ export class FileWrites {
     private readonly ledger: FileLedger,
     /** The client the extension was applied to: reads and writes outside any transaction. */
     private readonly root: TransactionClient,
+    private readonly sweeper: () => FileSweeper | undefined,
   ) {}
 
   handle(params: QueryParams): PromiseLike<unknown> {
@@ -108,12 +111,17 @@ export class FileWrites {
         const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
         return work({ session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query });
       }
-      case 'autocommit':
-        return this.root.$transaction(async (tx) => {
+      case 'autocommit': {
+        let unit: Unit | undefined;
+        const result = await this.root.$transaction(async (tx) => {
           const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
           const operation = params.operation;
-          return work({ session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) });
+          unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
+          return work(unit);
         });
+        if (unit?.released) this.sweeper()?.nudge();
+        return result;
+      }
     }
   }
 
@@ -168,6 +176,7 @@ export class FileWrites {
 
   private async release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
     if (files.length === 0) return;
+    unit.released = true;
     if (unit.session) await this.ledger.release(unit.session, files, reason);
     else unit.batch?.released.push(...files);
   }

@@ -11,7 +11,7 @@ const root = resolve(__dirname, '../../..');
 
 it('fileFields() is type-checked against the client it extends (and the suites type-check)', () => {
   // ts-jest only transpiles (isolatedModules), so the suites are type-checked here as well.
-  const files = ['types/extension-types.ts', 'support/scenarios.ts', 'sqlite.test.ts'].map((file) => join(__dirname, file));
+  const files = ['types/extension-types.ts', 'support/scenarios.ts', 'support/lifecycle-child.ts', 'sqlite.test.ts'].map((file) => join(__dirname, file));
   const program = ts.createProgram(files, {
     strict: true,
     noEmit: true,
@@ -24,6 +24,7 @@ it('fileFields() is type-checked against the client it extends (and the suites t
     // The workspace packages from source, as the Jest projects import them.
     paths: {
       '@filefield/core': [join(root, 'packages/core/src/index.ts')],
+      '@filefield/core/testing': [join(root, 'packages/core/src/testing/index.ts')],
       '@filefield/prisma': [join(root, 'packages/prisma/src/index.ts')],
       '@filefield/s3': [join(root, 'packages/s3/src/index.ts')],
       '@filefield/s3/testing': [join(root, 'packages/s3/src/testing/index.ts')],

@@ -5,7 +5,7 @@
  * statements name the tables and columns directly; both ways give them the same shape.
  */
 import { FILES_TABLE, TASKS_TABLE, ledgerSchema } from '@filefield/core';
-import { Column, type DataSource, Entity, Index, type MigrationInterface, PrimaryColumn, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
+import { Column, type DataSource, Entity, Index, type MigrationInterface, PrimaryColumn, type QueryRunner } from 'typeorm';
 import { ledgerDialect } from './ledger-database';
 
 /** A file name the ledger knows: claimed, referenced, being checked or deleted, or a tombstone. */
@@ -13,7 +13,7 @@ import { ledgerDialect } from './ledger-database';
 @Index(`${FILES_TABLE}_claim_idx`, ['claimExpiresAt'])
 @Index(`${FILES_TABLE}_lease_idx`, ['state', 'leaseUntil'])
 export class FileFieldFileRecord {
-  @PrimaryColumn({ name: 'file_key', type: 'char', length: 64 }) fileKey!: string;
+  @PrimaryColumn({ name: 'file_key', type: 'varchar', length: 64 }) fileKey!: string;
   @Column({ name: 'storage_id', type: 'varchar', length: 255 }) storageId!: string;
   @Column({ name: 'name', type: 'varchar', length: 1024 }) name!: string;
   @Column({ name: 'state', type: 'varchar', length: 16 }) state!: string;
@@ -30,8 +30,8 @@ export class FileFieldFileRecord {
 @Index(`${TASKS_TABLE}_due_idx`, ['storageId', 'dueAt'])
 @Index(`${TASKS_TABLE}_key_idx`, ['fileKey'])
 export class FileFieldTaskRecord {
-  @PrimaryGeneratedColumn({ name: 'id', type: 'bigint' }) id!: string;
-  @Column({ name: 'file_key', type: 'char', length: 64 }) fileKey!: string;
+  @PrimaryColumn({ name: 'id', type: 'varchar', length: 36 }) id!: string;
+  @Column({ name: 'file_key', type: 'varchar', length: 64 }) fileKey!: string;
   @Column({ name: 'storage_id', type: 'varchar', length: 255 }) storageId!: string;
   @Column({ name: 'name', type: 'varchar', length: 1024 }) name!: string;
   @Column({ name: 'reason', type: 'varchar', length: 16 }) reason!: string;

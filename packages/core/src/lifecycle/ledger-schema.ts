@@ -7,7 +7,8 @@
  *   `tombstoneRetention` so that a stale copy of the name is refused). Keyed by a SHA-256 of
  *   storage id and name, so names compare byte for byte under any collation.
  * - `filefield_tasks`: "check this name once due", appended in the transaction that removed or
- *   replaced a file (no unique key, so writers never wait for each other or for the sweeper).
+ *   replaced a file (a random id and no other unique key, so writers never wait for each other or
+ *   for the sweeper).
  */
 import type { SqlDialect } from './sql';
 
@@ -37,7 +38,7 @@ export function ledgerSchema(dialect: SqlDialect): string[] {
         `CREATE INDEX IF NOT EXISTS ${FILES_TABLE}_claim_idx ON ${FILES_TABLE} (claim_expires_at)`,
         `CREATE INDEX IF NOT EXISTS ${FILES_TABLE}_lease_idx ON ${FILES_TABLE} (state, lease_until)`,
         `CREATE TABLE IF NOT EXISTS ${TASKS_TABLE} (
-  id BIGSERIAL NOT NULL PRIMARY KEY,
+  id VARCHAR(36) NOT NULL PRIMARY KEY,
   file_key CHAR(64) NOT NULL,
   storage_id VARCHAR(255) NOT NULL,
   name VARCHAR(1024) NOT NULL,
@@ -65,7 +66,7 @@ export function ledgerSchema(dialect: SqlDialect): string[] {
   INDEX ${FILES_TABLE}_lease_idx (state, lease_until)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
         `CREATE TABLE IF NOT EXISTS ${TASKS_TABLE} (
-  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  id VARCHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
   file_key CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   storage_id VARCHAR(255) NOT NULL,
   name VARCHAR(1024) NOT NULL,
@@ -93,7 +94,7 @@ export function ledgerSchema(dialect: SqlDialect): string[] {
         `CREATE INDEX IF NOT EXISTS ${FILES_TABLE}_claim_idx ON ${FILES_TABLE} (claim_expires_at)`,
         `CREATE INDEX IF NOT EXISTS ${FILES_TABLE}_lease_idx ON ${FILES_TABLE} (state, lease_until)`,
         `CREATE TABLE IF NOT EXISTS ${TASKS_TABLE} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL PRIMARY KEY,
   file_key TEXT NOT NULL,
   storage_id TEXT NOT NULL,
   name TEXT NOT NULL,

@@ -3,6 +3,7 @@
  * placeholders (numbered for PostgreSQL) and run by `FileLedger` and `FileSweeper` through an
  * adapter's `SqlSession`. Table layout: ledger-schema.ts.
  */
+import { randomUUID } from 'node:crypto';
 import { FILES_TABLE as FILES, TASKS_TABLE as TASKS } from './ledger-schema';
 import type { SqlDialect } from './sql';
 
@@ -66,9 +67,9 @@ export class LedgerSql {
 
   /** Rows stopped naming these files: check each once due. */
   addTasks(rows: Array<FileRowValues & { reason: string; dueAt: number }>, now: number): Statement {
-    const values = rows.flatMap((row) => [row.key, row.storageId, row.name, row.reason, row.dueAt, now]);
+    const values = rows.flatMap((row) => [randomUUID(), row.key, row.storageId, row.name, row.reason, row.dueAt, now]);
     return this.statement(
-      `INSERT INTO ${TASKS} (file_key, storage_id, name, reason, due_at, created_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO ${TASKS} (id, file_key, storage_id, name, reason, due_at, created_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
       values,
     );
   }
@@ -197,7 +198,7 @@ export class LedgerSql {
     return this.statement(`UPDATE ${TASKS} SET due_at = ? WHERE file_key IN (${marks(keys)}) AND due_at < ?`, [until, ...keys, until]);
   }
 
-  deleteTasks(ids: number[]): Statement {
+  deleteTasks(ids: string[]): Statement {
     return this.statement(`DELETE FROM ${TASKS} WHERE id IN (${marks(ids)})`, ids);
   }
 

@@ -60,7 +60,7 @@ interface WorkItem {
   key: string;
   storageId: string;
   name: string;
-  taskIds: number[];
+  taskIds: string[];
 }
 
 const MINUTE = 60_000;
@@ -209,7 +209,7 @@ export class FileSweeper {
     const taken = await ledger.database.transaction(async (session) => {
       const locked = await ledger.rows(session, sql.lockRows([...work.keys()], now));
       const take: string[] = [];
-      const mootTasks: number[] = [];
+      const mootTasks: string[] = [];
       const claimed = new Map<number, string[]>();
       const states = new Map<string, string>();
       for (const row of locked) {
@@ -301,7 +301,7 @@ export class FileSweeper {
     const sql = ledger.statements;
     const session = ledger.database.autocommit;
     const work = new Map<string, WorkItem>();
-    const add = (row: SqlRow, taskId?: number) => {
+    const add = (row: SqlRow, taskId?: string) => {
       const key = String(row.file_key);
       let item = work.get(key);
       if (!item) {
@@ -310,7 +310,7 @@ export class FileSweeper {
       }
       if (taskId !== undefined) item.taskIds.push(taskId);
     };
-    for (const row of await ledger.rows(session, sql.dueTasks(storageIds, now, this.batchSize))) add(row, Number(row.id));
+    for (const row of await ledger.rows(session, sql.dueTasks(storageIds, now, this.batchSize))) add(row, String(row.id));
     for (const query of [sql.expiredLeases(storageIds, now, this.batchSize), sql.expiredClaims(storageIds, now, this.batchSize)]) {
       if (work.size >= this.batchSize) break;
       for (const row of await ledger.rows(session, query)) add(row);

@@ -53,7 +53,7 @@ const LOG = { log: [{ emit: 'event' as const, level: 'query' as const }] };
 export function clientFor(provider: Provider, url: string, options: object = {}): BaseClient {
   switch (provider) {
     case 'sqlite':
-      return new SqliteClient({ adapter: new PrismaBetterSqlite3({ url }), ...options });
+      return new SqliteClient({ adapter: new PrismaBetterSqlite3({ url }), ...options }) as unknown as BaseClient;
     case 'postgresql':
       return new PostgresClient({ adapter: new PrismaPg({ connectionString: url }), ...options }) as unknown as BaseClient;
     case 'mysql':

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { ContentFile, FileSystemStorage, randomSuffix, type Storage } from '@filefield/core';
 import type { CrashOptions, LifecycleAdapter, LifecycleFixture, LifecycleWorld } from '@filefield/core/testing';
-import { fileFields } from '@filefield/prisma';
+import { type FileFieldsOptions, fileFields } from '@filefield/prisma';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
 import { runUntilReady } from '../../../../test-support/child-process';
 import type { BaseClient, Provider, TestDatabase } from './databases';
@@ -30,15 +30,17 @@ export interface ChildConfig {
   id?: number;
 }
 
-export function lifecycleConfig(storage: Storage, twin: Storage) {
-  return {
-    myStorage: { normal: { uploadTo: 'docs', storage }, default: { uploadTo: 'covers', storage, default: 'defaults/cover.txt' } },
-    attachment: { file: { storage: twin } },
-  } as const;
-}
-
-export function extendForLifecycle(client: BaseClient, storage: Storage, twin: Storage, options: Parameters<typeof fileFields>[1]) {
-  return client.$extends(fileFields(lifecycleConfig(storage, twin), options));
+/** The suite's model on the test schema, with filefield's options. */
+export function extendForLifecycle(client: BaseClient, storage: Storage, twin: Storage, options: Pick<FileFieldsOptions, 'gracePeriod' | 'clock' | 'references' | 'sweeper'>) {
+  return client.$extends(
+    fileFields(
+      {
+        myStorage: { normal: { uploadTo: 'docs', storage }, default: { uploadTo: 'covers', storage, default: 'defaults/cover.txt' } },
+        attachment: { file: { storage: twin } },
+      },
+      options,
+    ),
+  );
 }
 
 type Extended = ReturnType<typeof extendForLifecycle>;

@@ -496,6 +496,37 @@ export function describeFileFields(provider: Provider): void {
       });
     });
 
+    describe('the background sweeper (the default)', () => {
+      it('a commit starts a sweep: after an autocommitted delete, an interactive and a batch transaction, idle() waits for it', async () => {
+        const background = db.client.$extends(
+          fileFields({ myStorage: { normal: { uploadTo: 'tests', storage } } }, { references: new ReferenceSources(), sweeper: { interval: 3_600_000 } }),
+        );
+        try {
+          const handle = background.$fileFields();
+          const names: string[] = [];
+          const rows: Array<{ id: number }> = [];
+          for (let i = 0; i < 3; i += 1) {
+            const row = await background.myStorage.create({ data: {} });
+            names.push(await row.normal.save(`background-${i}.txt`, new ContentFile('b')));
+            rows.push(row);
+          }
+          await background.myStorage.delete({ where: { id: rows[0].id } });
+          await handle.idle();
+          expect(await storage.exists(names[0])).toBe(false);
+          await background.$transaction(async (tx) => {
+            await tx.myStorage.delete({ where: { id: rows[1].id } });
+          });
+          await handle.idle();
+          expect(await storage.exists(names[1])).toBe(false);
+          await background.$transaction([background.myStorage.delete({ where: { id: rows[2].id } })]);
+          await handle.idle();
+          expect(await storage.exists(names[2])).toBe(false);
+        } finally {
+          await background.$fileFields().stop();
+        }
+      });
+    });
+
     describe('concurrency', () => {
       it('a file shared by many rows deleted in parallel is deleted once, after its last reference', async () => {
         const first = await prisma.myStorage.create({ data: {} });

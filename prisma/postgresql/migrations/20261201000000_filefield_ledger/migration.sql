@@ -17,7 +17,7 @@ CREATE INDEX IF NOT EXISTS filefield_files_claim_idx ON filefield_files (claim_e
 CREATE INDEX IF NOT EXISTS filefield_files_lease_idx ON filefield_files (state, lease_until);
 
 CREATE TABLE IF NOT EXISTS filefield_tasks (
-  id BIGSERIAL NOT NULL PRIMARY KEY,
+  id VARCHAR(36) NOT NULL PRIMARY KEY,
   file_key CHAR(64) NOT NULL,
   storage_id VARCHAR(255) NOT NULL,
   name VARCHAR(1024) NOT NULL,

@@ -17,7 +17,7 @@ CREATE INDEX IF NOT EXISTS filefield_files_claim_idx ON filefield_files (claim_e
 CREATE INDEX IF NOT EXISTS filefield_files_lease_idx ON filefield_files (state, lease_until);
 
 CREATE TABLE IF NOT EXISTS filefield_tasks (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL PRIMARY KEY,
   file_key TEXT NOT NULL,
   storage_id TEXT NOT NULL,
   name TEXT NOT NULL,
