@@ -19,5 +19,6 @@ describeWith('radosgw', `S3Storage on ${externalS3()?.server ?? 'an external S3 
   describeStorage('S3Storage', (options) => new S3Storage(server.options(options)), {
     largeFileBytes: 256 * 1024 * 1024,
     concurrentSaves: 50,
+    maxNameBytes: 1024,
   });
 });

@@ -26,4 +26,5 @@ afterAll(async () => {
 describeStorage('S3Storage on s3rver', (options) => new S3Storage(s3.storageOptions({ location: 'media', ...options })), {
   largeFileBytes: 256 * 1024 * 1024,
   concurrentSaves: 50,
+  maxNameBytes: 1024,
 });

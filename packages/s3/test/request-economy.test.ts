@@ -49,6 +49,29 @@ describeOnServers('S3Storage request economy', (server) => {
     expect(log.requests.map((request) => request.method)).toEqual(['HEAD', 'HEAD', 'GET', 'DELETE']);
   });
 
+  it('deletes many files with one DeleteObjects per 1,000 names; a key with edge whitespace alone goes by DELETE', async () => {
+    const storage = new S3Storage(server().options({ location: 'economy-many' }));
+    const names = Array.from({ length: 1201 }, (_, i) => `f${i}.txt`);
+    for (let start = 0; start < 601; start += 50) await Promise.all(names.slice(start, start + 50).map((name) => storage.save(name, 'x')));
+    const log = recordRequests(storage.client);
+    const result = await storage.deleteMany(names);
+    expect(result.failed).toEqual([]);
+    expect(result.deleted).toHaveLength(1201);
+    // Two DeleteObjects calls (1,000 + 201 keys), counted by SDK invocation: s3rver sometimes answers
+    // a large one with a 500 first, which the SDK retries with the same invocation id.
+    expect(new Set(log.requests.map((request) => request.method))).toEqual(new Set(['POST']));
+    expect(new Set(log.requests.map((request) => request.headers['amz-sdk-invocation-id'])).size).toBe(2);
+    expect(await storage.exists('f0.txt')).toBe(false);
+    expect(await storage.exists('f600.txt')).toBe(false);
+
+    await storage.save('kept.txt', 'kept');
+    await storage.save('kept.txt ', 'padded');
+    log.reset();
+    expect((await storage.deleteMany(['kept.txt ', 'gone.txt'])).failed).toEqual([]);
+    expect(log.requests.map((request) => request.method).sort()).toEqual(['DELETE', 'POST']);
+    expect((await storage.open('kept.txt').read()).toString()).toBe('kept');
+  });
+
   it('builds plain and custom-domain URLs with no request and no endpoint resolution', async () => {
     for (const extra of [{ querystringAuth: false }, { customDomain: 'cdn.example.com' }]) {
       const storage = new S3Storage(server().options({ location: 'economy', ...extra }));

@@ -215,6 +215,14 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
       expect(deleted.sort()).toEqual([name, second].sort());
     }, timeout);
 
+    it("saves through the adapter never replace another row's file, whatever the storage's fileOverwrite says [case 2]", async () => {
+      const first = await world.uploadDoc('same-name.txt', 'first');
+      const second = await world.uploadDoc('same-name.txt', 'second');
+      expect(second.name).not.toBe(first.name);
+      expect((await fixture.storage.open(first.name).read()).toString()).toBe('first');
+      expect((await fixture.storage.open(second.name).read()).toString()).toBe('second');
+    }, timeout);
+
     it('a name shared by two models (two storage objects, one storage id) is kept until its last row goes [case 5]', async () => {
       const { id, name } = await world.uploadDoc('shared.txt', content('shared'));
       const attachment = await world.createAttachment(name);

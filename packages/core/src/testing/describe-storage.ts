@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ContentFile, LocalFile } from '../content';
-import { FileExistsError, FileModeError, FileNotFoundError, SuspiciousFileOperation } from '../errors';
+import { FileExistsError, FileModeError, FileNameTooLongError, FileNotFoundError, SuspiciousFileOperation } from '../errors';
 import { randomSuffix } from '../names';
 import type { Storage } from '../storage';
 
@@ -28,11 +28,32 @@ export interface ConformanceOptions {
   concurrentSaves?: number;
   /** Per-test timeout in ms (default 60 s). */
   timeout?: number;
+  /** The driver's longest name in bytes (or path segment), checked to be refused; omit when it has none. */
+  maxNameBytes?: number;
+  /** Whether two storages from the factory share one id (false for MemoryStorage: each object is its own store). */
+  sharedIdentity?: boolean;
 }
 
 export type StorageFactory = (options: { fileOverwrite: boolean }) => Storage | Promise<Storage>;
 
-const UNSAFE_NAMES = ['../escape.txt', 'dir/../../escape.txt', '/etc/passwd', 'a\\..\\..\\b.txt', 'nul\0byte.txt', 'ctl\nname.txt', '', 'dir/', 'C:/windows.txt'];
+const UNSAFE_NAMES = [
+  '../escape.txt',
+  'dir/../../escape.txt',
+  '/etc/passwd',
+  'a\\..\\..\\b.txt',
+  'nul\0byte.txt',
+  'ctl\nname.txt',
+  '',
+  'dir/',
+  'C:/windows.txt',
+  // Aliases: every driver would resolve these to another name ('dir/x.txt', 'x.txt').
+  'dir/./x.txt',
+  'dir//x.txt',
+  './x.txt',
+  // Bidi and format controls that disguise a name.
+  'invoice\u202Efdp.exe',
+  'zero\u200Bwidth.txt',
+];
 
 export function describeStorage(label: string, factory: StorageFactory, options: ConformanceOptions = {}): void {
   const largeFileBytes = options.largeFileBytes ?? 64 * 1024 * 1024;
@@ -193,6 +214,47 @@ export function describeStorage(label: string, factory: StorageFactory, options:
       await expect(storage.delete(name)).resolves.toBeUndefined();
       await expect(storage.size(name)).rejects.toMatchObject({ code: 'E_FILE_NOT_FOUND' });
     }, timeout);
+
+    it('deleteMany deletes every name, missing ones included, and reports each', async () => {
+      const names = [`${dir}/many/a.txt`, `${dir}/many/b.txt`, `${dir}/many/deep/c.txt`];
+      for (const name of names) await storage.save(name, name);
+      const result = await storage.deleteMany([...names, `${dir}/many/missing.txt`, names[0]]);
+      expect(result.failed).toEqual([]);
+      expect(result.deleted.sort()).toEqual([...names, `${dir}/many/missing.txt`].sort());
+      for (const name of names) expect(await storage.exists(name)).toBe(false);
+      expect(await storage.deleteMany([])).toEqual({ deleted: [], failed: [] });
+      await expect(storage.deleteMany(['../escape.txt'])).rejects.toBeInstanceOf(SuspiciousFileOperation);
+    }, timeout);
+
+    it('walks every file under a prefix, with its modification time', async () => {
+      const before = Date.now() - 60_000;
+      const names = [`${dir}/walk/a.txt`, `${dir}/walk/b/c.txt`, `${dir}/walk/b/d/e.txt`];
+      for (const name of names) await storage.save(name, 'w');
+      await storage.save(`${dir}/walked-not.txt`, 'outside the prefix');
+      const seen = [];
+      for await (const entry of storage.walk(`${dir}/walk`)) seen.push(entry);
+      expect(seen.map((entry) => entry.name).sort()).toEqual(names.sort());
+      for (const entry of seen) expect(entry.modified.getTime()).toBeGreaterThan(before);
+      const nothing = [];
+      for await (const entry of storage.walk(`${dir}/no-such-dir`)) nothing.push(entry);
+      expect(nothing).toEqual([]);
+    }, timeout);
+
+    it('has a stable id: two storage objects with the same configuration are the same files', async () => {
+      const again = await factory({ fileOverwrite: true });
+      expect(typeof storage.id).toBe('string');
+      expect(storage.id).toBe(storage.id);
+      if (options.sharedIdentity ?? true) expect(again.id).toBe(storage.id);
+    }, timeout);
+
+    if (options.maxNameBytes !== undefined) {
+      const maxNameBytes = options.maxNameBytes;
+      it(`refuses names longer than the driver's limit (${maxNameBytes} bytes) before any request`, async () => {
+        const long = `${dir}/${'é'.repeat(Math.ceil(maxNameBytes / 2))}.txt`;
+        await expect(storage.save(long, 'x')).rejects.toBeInstanceOf(FileNameTooLongError);
+        await expect(storage.exists(long)).rejects.toMatchObject({ code: 'E_NAME_TOO_LONG' });
+      }, timeout);
+    }
 
     it('lists directories and files one level deep', async () => {
       await storage.save(`${dir}/a/b.txt`, 'b');
