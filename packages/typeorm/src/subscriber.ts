@@ -3,10 +3,14 @@
  * hydration.ts). Every ledger statement runs on the event's QueryRunner, so it commits or rolls
  * back with the write:
  * - beforeInsert/beforeUpdate: each name a row starts to hold is checked (`assertStorable`) and
- *   referenced: its ledger row stays locked until the transaction ends, so no sweeper can find
- *   it unreferenced meanwhile;
+ *   referenced at once: its ledger row stays locked until the transaction ends, so no sweeper can
+ *   find it unreferenced meanwhile;
  * - afterUpdate (a replaced or deleted file) and afterRemove (a removed row): the old names are
- *   released, as tasks for the sweeper;
+ *   released, as tasks for the sweeper. Inside a transaction they are collected and written
+ *   together just before it commits (or before a savepoint starts or is released): a few
+ *   multi-row INSERTs instead of one per entity; a rollback drops what was not written yet;
+ * - TypeORM runs the events of one save concurrently, and a connection takes one query at a
+ *   time: the statements for one QueryRunner run one after the other;
  * - after the outermost commit the sweeper is nudged. After a rollback, the uploads its writes held
  *   keep their claims: a retry of the transaction can still use them, and the sweeper deletes
  *   them once the grace period is over (on SQLite, where a claim made inside the transaction
@@ -23,6 +27,7 @@ import type {
   RemoveEvent,
   TransactionCommitEvent,
   TransactionRollbackEvent,
+  TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm';
 import { existingStateOf } from './entity-state';
@@ -35,14 +40,16 @@ export interface FileFieldSubscriberOptions {
   warnOnBulkDelete: boolean;
 }
 
-/** Uploads written by an open transaction, to hand to the sweeper if their rows do not commit. */
+/** What an open transaction did to files: uploads its writes took, and releases not written yet. */
 interface OpenTransaction {
   uploads: LedgerFile[];
   savepointRolledBack: boolean;
+  released: Record<'removed' | 'replaced', LedgerFile[]>;
 }
 
 export class FileFieldSubscriber implements EntitySubscriberInterface {
   private readonly transactions = new WeakMap<QueryRunner, OpenTransaction>();
+  private readonly queues = new WeakMap<QueryRunner, Promise<unknown>>();
   private readonly warnedBulkDeletes = new WeakSet<EntityMetadata>();
 
   constructor(private readonly options: FileFieldSubscriberOptions) {}
@@ -88,6 +95,16 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     await this.release(event.queryRunner, released, 'removed');
   }
 
+  /** A savepoint is about to start: what the enclosing level did goes in before it. */
+  async beforeTransactionStart(event: TransactionStartEvent): Promise<void> {
+    if (event.queryRunner.isTransactionActive) await this.flush(event.queryRunner);
+  }
+
+  /** The transaction (or a savepoint) is about to commit: write its ledger calls now. */
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    await this.flush(event.queryRunner);
+  }
+
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     if (event.queryRunner.isTransactionActive) return; // a savepoint was released
     const open = this.transactions.get(event.queryRunner);
@@ -100,6 +117,8 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
     const open = this.transactions.get(event.queryRunner);
     if (!open) return;
+    // Not written yet: they belong to the level that rolled back.
+    open.released = { removed: [], replaced: [] };
     if (event.queryRunner.isTransactionActive) {
       open.savepointRolledBack = true;
       return;
@@ -133,15 +152,40 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
       referenced.push(file);
       if (state?.takeUpload(field.property, name) && runner.isTransactionActive) this.openTransaction(runner).uploads.push(file);
     }
-    if (referenced.length > 0) await this.options.lifecycle.ledger.reference(runnerSession(runner), referenced);
+    if (referenced.length > 0) await this.serially(runner, () => this.options.lifecycle.ledger.reference(runnerSession(runner), referenced));
     return true;
   }
 
   private async release(runner: QueryRunner, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
     if (files.length === 0) return;
-    await this.options.lifecycle.ledger.release(runnerSession(runner), files, reason);
+    if (runner.isTransactionActive) {
+      this.openTransaction(runner).released[reason].push(...files);
+      return;
+    }
     // Outside a transaction (`{ transaction: false }`) the change is already committed.
-    if (!runner.isTransactionActive) this.options.lifecycle.sweeper?.nudge();
+    await this.serially(runner, () => this.options.lifecycle.ledger.release(runnerSession(runner), files, reason));
+    this.options.lifecycle.sweeper?.nudge();
+  }
+
+  /** Run `statement` after the ledger statements already queued on `runner`. */
+  private serially<T>(runner: QueryRunner, statement: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(runner) ?? Promise.resolve();
+    const next = previous.then(statement, statement);
+    this.queues.set(runner, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Write the ledger calls collected for `runner`'s transaction, one statement at a time. */
+  private async flush(runner: QueryRunner): Promise<void> {
+    const open = this.transactions.get(runner);
+    if (!open) return;
+    const { released } = open;
+    open.released = { removed: [], replaced: [] };
+    const { ledger } = this.options.lifecycle;
+    const session = runnerSession(runner);
+    for (const reason of ['removed', 'replaced'] as const) {
+      if (released[reason].length > 0) await this.serially(runner, () => ledger.release(session, released[reason], reason));
+    }
   }
 
   /** Uploads whose rows did not commit: make sure each has a claim, which expires after the grace period. */
@@ -157,7 +201,7 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
 
   private openTransaction(runner: QueryRunner): OpenTransaction {
     let open = this.transactions.get(runner);
-    if (!open) this.transactions.set(runner, (open = { uploads: [], savepointRolledBack: false }));
+    if (!open) this.transactions.set(runner, (open = { uploads: [], savepointRolledBack: false, released: { removed: [], replaced: [] } }));
     return open;
   }
 

@@ -173,7 +173,7 @@ export function ledgerError(error: unknown): unknown {
   if (!missing) return error;
   return new LedgerError(
     `filefield's ledger tables (${FILES_TABLE}, ${TASKS_TABLE}) are missing from this database. Create them with the adapter's ` +
-      'migration (TypeORM: FileFieldLedgerMigration or the fileFieldLedgerEntities with synchronize; Prisma: the filefield models ' +
+      'migration (TypeORM: the FileFieldLedger1764547200000 migration, or fileFieldLedgerEntities with synchronize; Prisma: the filefield models ' +
       'and their SQL migration), or createLedgerTables() from @filefield/core.',
     { cause: error },
   );
