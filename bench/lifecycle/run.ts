@@ -7,7 +7,8 @@
  * 1. remove() of N rows with files (TypeORM, one call, chunks of 500), with the in-process
  *    sweeper running: wall time with the storage direct and with 200 ms added to every request
  *    (a latency proxy). The commit must not wait for the storage: the two times should match.
- * 2. The sweep of those N names: time and S3 requests (DeleteObjects takes 1,000 keys).
+ * 2. The sweep of those N names: time and S3 requests (DeleteObjects takes 1,000 keys), beside
+ *    the raw SDK deleting as many objects with DeleteObjects (the storage's own share).
  * 3. An orphan scan (dry run) over M objects no row names: time, requests, and the peak RSS
  *    growth of a fresh process doing only the scan (sampled every 5 ms).
  * Prints a markdown table. Options: BENCH_ROWS (10000), BENCH_SCAN_OBJECTS (100000),
@@ -89,6 +90,19 @@ function defineDoc(table: string, storage: () => S3Storage) {
     @FileField({ storage }) file!: FieldFile;
   }
   return Doc;
+}
+
+/** The floor for the sweep: the raw SDK deleting N objects with DeleteObjects, 1,000 keys per request, one after the other. */
+async function rawDeleteScenario(server: Server): Promise<number> {
+  const options = { ...server.options, location: `raw-delete-${Date.now().toString(36)}` };
+  const names = await putObjects(options, 'docs', ROWS);
+  const client = raw(options);
+  const started = performance.now();
+  for (let start = 0; start < names.length; start += 1000) {
+    const Objects = names.slice(start, start + 1000).map((name) => ({ Key: `${options.location}/${name}` }));
+    await client.send(new DeleteObjectsCommand({ Bucket: options.bucket, Delete: { Objects, Quiet: true } }));
+  }
+  return performance.now() - started;
 }
 
 async function removalScenario(server: Server, latency: number): Promise<{ removeMs: number; sweepMs: number; requests: number; deletes: number }> {
@@ -186,6 +200,7 @@ async function main(): Promise<void> {
   try {
     const direct = await removalScenario(server, 0);
     const slow = await removalScenario(server, LATENCY);
+    const rawDelete = await rawDeleteScenario(server);
     const scan = await scanScenario(server);
     const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     console.log(`\nbench/lifecycle on PostgreSQL + ${server.label}: ${ROWS} rows, ${SCAN_OBJECTS} objects scanned\n`);
@@ -194,6 +209,7 @@ async function main(): Promise<void> {
     console.log(`| remove() of ${ROWS} rows with files (commit) | ${seconds(direct.removeMs)} | ${seconds(slow.removeMs)} |`);
     console.log(`| sweep of the ${ROWS} names | ${seconds(direct.sweepMs)} | ${seconds(slow.sweepMs)} |`);
     console.log(`| S3 requests of the sweep (DeleteObjects) | ${direct.requests} (${direct.deletes}) | ${slow.requests} (${slow.deletes}) |`);
+    console.log(`| raw SDK: DeleteObjects of ${ROWS} objects, 1,000 keys per request | ${seconds(rawDelete)} | |`);
     console.log(`\n| orphan scan (dry run) | value |\n|---|---:|`);
     console.log(`| objects listed / orphans found | ${scan.scanned} / ${scan.orphans} |`);
     console.log(`| time | ${seconds(scan.ms)} |`);

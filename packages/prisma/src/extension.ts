@@ -8,7 +8,7 @@
  *    (the ledger and the sweeper), `$disconnect` (stops the sweeper).
  * Applying it registers the client as a reference source and starts the in-process sweeper.
  */
-import { ConfigurationError, FieldFile, FileLedger, FileSweeper, fileReferences, storages } from '@filefield/core';
+import { ConfigurationError, FieldFile, FileLifecycle, storages } from '@filefield/core';
 import { Prisma } from '@prisma/client/extension';
 import { storedName } from './column-values';
 import { PrismaFieldFileHost, type PrismaLifecycle } from './field-file-host';
@@ -25,8 +25,6 @@ type ExtendableClient = TransactionClient & {
   $disconnect(): Promise<void>;
 };
 
-const DEFAULT_SWEEP_INTERVAL = 60_000;
-
 /**
  * ```ts
  * const prisma = new PrismaClient({ adapter }).$extends(
@@ -38,25 +36,17 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
   const extension = Prisma.defineExtension((base) => {
     const client = base as unknown as ExtendableClient;
     const models = new FileModels(client, config, (options.primaryKeys ?? {}) as Record<string, string | undefined>, options.registry ?? storages);
-    const ledger = new FileLedger(new PrismaLedgerDatabase(client), { gracePeriod: options.gracePeriod, clock: options.clock });
-    const references = options.references ?? fileReferences;
-    const { interval = DEFAULT_SWEEP_INTERVAL, ...sweeperOptions } = options.sweeper || {};
-    const sweeper = new FileSweeper(ledger, { ...sweeperOptions, sources: references });
-    const background = options.sweeper === false ? undefined : sweeper;
-    const tracker = new TransactionTracker(ledger, () => background);
-    const writes = new FileWrites(models, tracker, ledger, client, () => background);
-    const lifecycle: PrismaLifecycle = { ledger, tracker, writes, sweeper: () => background };
-    const unregister = references.register(new PrismaReferenceSource(client, models));
-    background?.start(interval);
+    const { gracePeriod, sweeper, references, clock } = options;
+    const files = new FileLifecycle(new PrismaLedgerDatabase(client), new PrismaReferenceSource(client, models), { gracePeriod, sweeper, references, clock });
+    const tracker = new TransactionTracker(files);
+    const writes = new FileWrites(models, tracker, files, client);
+    const lifecycle: PrismaLifecycle = { files, tracker, writes };
     const handle: FileFieldsHandle = {
-      ledger,
-      sweeper: background,
-      sweep: (sweepOptions) => sweeper.sweep(sweepOptions),
-      idle: () => background?.idle() ?? Promise.resolve(),
-      async stop() {
-        await background?.stop();
-        unregister();
-      },
+      ledger: files.ledger,
+      sweeper: files.sweeper,
+      sweep: (sweepOptions) => files.sweep(sweepOptions),
+      idle: () => files.idle(),
+      stop: () => files.stop(),
     };
 
     let extended: object | undefined;

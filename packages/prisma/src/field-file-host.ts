@@ -4,7 +4,7 @@
  * any update), inside the current interactive `$transaction` when there is one. Uploads claim
  * their names in the extension's ledger first.
  */
-import type { FieldFile, FieldFileHost, FileFieldDefinition, FileLedger, FileSweeper, NameClaim } from '@filefield/core';
+import type { FieldFile, FieldFileHost, FileFieldDefinition, FileLifecycle, NameClaim } from '@filefield/core';
 import { FileFieldError } from '@filefield/core';
 import { RowNotFoundError } from './errors';
 import type { TransactionTracker } from './file-transaction';
@@ -15,10 +15,9 @@ type Row = Record<string, unknown>;
 type UpdateDelegate = { update(args: Record<string, unknown>): PromiseLike<unknown> };
 
 export interface PrismaLifecycle {
-  readonly ledger: FileLedger;
+  readonly files: FileLifecycle;
   readonly tracker: TransactionTracker;
   readonly writes: FileWrites;
-  sweeper(): FileSweeper | undefined;
 }
 
 export class PrismaFieldFileHost implements FieldFileHost<Row> {
@@ -47,7 +46,7 @@ export class PrismaFieldFileHost implements FieldFileHost<Row> {
   }
 
   nameClaim(_instance: Row, field: FileFieldDefinition<Row>): NameClaim {
-    return this.lifecycle.ledger.nameClaim(field.storage);
+    return this.lifecycle.files.ledger.nameClaim(field.storage);
   }
 
   uploaded(_instance: Row, field: FileFieldDefinition<Row>, _file: FieldFile<Row>, name: string): void {
@@ -56,7 +55,7 @@ export class PrismaFieldFileHost implements FieldFileHost<Row> {
   }
 
   async abandon(_instance: Row, field: FileFieldDefinition<Row>, name: string): Promise<void> {
-    await this.lifecycle.ledger.abandon([{ storage: field.storage, name }]);
-    this.lifecycle.sweeper()?.nudge();
+    await this.lifecycle.files.ledger.abandon([{ storage: field.storage, name }]);
+    this.lifecycle.files.nudge();
   }
 }

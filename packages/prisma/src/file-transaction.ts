@@ -12,7 +12,7 @@
  * outer client inside a `$transaction` callback autocommits).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileLedger, FileSweeper, LedgerFile } from '@filefield/core';
+import type { FileLifecycle, LedgerFile } from '@filefield/core';
 
 export class FileTransaction {
   /** Batch transactions: files released by its writes, written to the ledger once it committed. */
@@ -47,10 +47,7 @@ type TransactionFn = (this: unknown, arg: unknown, options?: unknown) => Promise
 export class TransactionTracker {
   private readonly storage = new AsyncLocalStorage<FileTransaction>();
 
-  constructor(
-    private readonly ledger: FileLedger,
-    private readonly sweeper: () => FileSweeper | undefined,
-  ) {}
+  constructor(private readonly files: FileLifecycle) {}
 
   /** The transaction the current async context runs in, if it was started by the extension. */
   get current(): FileTransaction | undefined {
@@ -109,8 +106,8 @@ export class TransactionTracker {
     const result = await this.storage.run(transaction, () => original.call(client, promises, options));
     if (transaction.released.length > 0) {
       // Not crash-safe: a crash right here leaves these files to the orphan scan (see the README).
-      await this.ledger.release(this.ledger.database.autocommit, transaction.released, 'removed');
-      this.sweeper()?.nudge();
+      await this.files.ledger.release(this.files.ledger.database.autocommit, transaction.released, 'removed');
+      this.files.nudge();
     }
     return result;
   }
@@ -120,10 +117,11 @@ export class TransactionTracker {
       parent.adopt(transaction);
       return;
     }
+    const { ledger } = this.files;
     if (committed) {
-      this.sweeper()?.nudge();
+      this.files.nudge();
     } else if (transaction.uploads.length > 0) {
-      await this.ledger.abandon(transaction.uploads, { claimUntil: this.ledger.clock() + this.ledger.gracePeriod }).catch(() => undefined);
+      await ledger.abandon(transaction.uploads, { claimUntil: ledger.clock() + ledger.gracePeriod }).catch(() => undefined);
     }
   }
 }

@@ -12,7 +12,7 @@
  * the batch, releases are written right after it commits (see the README).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileFieldDefinition, FileLedger, FileSweeper, LedgerFile, SqlSession } from '@filefield/core';
+import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession } from '@filefield/core';
 import { checkedData, checkedDataList, storedName, writtenName } from './column-values';
 import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
 import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
@@ -55,11 +55,14 @@ export class FileWrites {
   constructor(
     private readonly models: FileModels,
     private readonly tracker: TransactionTracker,
-    private readonly ledger: FileLedger,
+    private readonly files: FileLifecycle,
     /** The client the extension was applied to: reads and writes outside any transaction. */
     private readonly root: TransactionClient,
-    private readonly sweeper: () => FileSweeper | undefined,
   ) {}
+
+  private get ledger() {
+    return this.files.ledger;
+  }
 
   handle(params: QueryParams): PromiseLike<unknown> {
     const model = this.models.named(params.model);
@@ -119,7 +122,7 @@ export class FileWrites {
           unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
           return work(unit);
         });
-        if (unit?.released) this.sweeper()?.nudge();
+        if (unit?.released) this.files.nudge();
         return result;
       }
     }

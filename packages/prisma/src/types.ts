@@ -4,7 +4,7 @@
  * `String` column of it, or `$extends` does not compile. Results then type those columns as
  * `FieldFile`.
  */
-import type { FieldFile, FileFieldDefinition, FileFieldOptions, FileLedger, FileSweeper, FileSweeperOptions, ReferenceSources, StorageRegistry, SweepReport } from '@filefield/core';
+import type { FieldFile, FileFieldDefinition, FileFieldOptions, FileLedger, FileLifecycleOptions, FileSweeper, StorageRegistry, SweepReport } from '@filefield/core';
 import type { Types } from '@prisma/client/runtime/client';
 
 /** The row a FieldFile of a Prisma result is bound to (its columns as selected, plus the primary key). */
@@ -13,26 +13,12 @@ export type FileRow = Record<string, unknown>;
 /** Per model (the client property: `myStorage` for model MyStorage), per String column: its field options. */
 export type FileFieldsConfig = Record<string, Record<string, FileFieldOptions<FileRow>>>;
 
-export interface FileFieldsOptions<C extends FileFieldsConfig = FileFieldsConfig> {
+/** The core's lifecycle options (`gracePeriod`, `sweeper`, `references`, `clock`), and: */
+export interface FileFieldsOptions<C extends FileFieldsConfig = FileFieldsConfig> extends FileLifecycleOptions {
   /** A model's single-column primary key (or other unique column) when it is not `id`. */
   primaryKeys?: { [M in keyof C]?: string };
   /** Where fields look up named storages and the default storage (the core's `storages` otherwise). */
   registry?: StorageRegistry;
-  /**
-   * How long an upload may take from its start to the commit of the row that names it, in ms
-   * (default one hour). An upload no committed row names after that is deleted by the sweeper.
-   */
-  gracePeriod?: number;
-  /**
-   * The in-process sweeper, which deletes released files in the background: `false` to run none
-   * in this process (another process, a job or the CLI sweeps), or its options. `interval` is the
-   * time between passes in ms (default 60 s); a commit that released files also starts one.
-   */
-  sweeper?: false | (FileSweeperOptions & { interval?: number });
-  /** Where the extension registers as a reference source (default: the process-wide registry). */
-  references?: ReferenceSources;
-  /** The clock, in ms since the epoch (tests move it). */
-  clock?: () => number;
 }
 
 /**

@@ -3,15 +3,7 @@
  * Call it after `initialize()`; it checks the entities' file fields, adds the subscriber,
  * registers the DataSource as a reference source, and starts the in-process sweeper.
  */
-import {
-  ConfigurationError,
-  FileLedger,
-  FileSweeper,
-  type FileSweeperOptions,
-  fileReferences,
-  type ReferenceSources,
-  type SweepReport,
-} from '@filefield/core';
+import { ConfigurationError, type FileLedger, FileLifecycle, type FileLifecycleOptions, type FileSweeper, type SweepReport } from '@filefield/core';
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { fileColumnsOf } from './file-columns';
 import { installHydration } from './hydration';
@@ -20,22 +12,8 @@ import { type DataSourceLifecycle, isRegistered, registerDataSource, unregisterD
 import { TypeOrmReferenceSource } from './reference-source';
 import { FileFieldSubscriber } from './subscriber';
 
-export interface FileFieldsOptions {
-  /**
-   * How long an upload may take from its start to the commit of the row that names it, in ms
-   * (default one hour). An upload no committed row names after that is deleted by the sweeper.
-   */
-  gracePeriod?: number;
-  /**
-   * The in-process sweeper, which deletes released files in the background: `false` to run none
-   * in this process (another process, a job or the CLI sweeps), or its options. `interval` is
-   * the time between passes in ms (default 60 s); a commit that released files also starts one.
-   */
-  sweeper?: false | (FileSweeperOptions & { interval?: number });
-  /** Where reference sources are registered (default: the process-wide registry). */
-  references?: ReferenceSources;
-  /** The clock, in ms since the epoch (tests move it). */
-  clock?: () => number;
+/** The core's lifecycle options (`gracePeriod`, `sweeper`, `references`, `clock`), and: */
+export interface FileFieldsOptions extends FileLifecycleOptions {
   /** Warn once per entity when rows with file fields are deleted without loading them (delete(), QueryBuilder). Default true. */
   warnOnBulkDelete?: boolean;
 }
@@ -54,7 +32,6 @@ export interface FileFieldsInstallation {
 }
 
 const KNOWN_OPTIONS = new Set(['gracePeriod', 'sweeper', 'references', 'clock', 'warnOnBulkDelete']);
-const DEFAULT_SWEEP_INTERVAL = 60_000;
 
 export function installFileFields(dataSource: DataSource, options: FileFieldsOptions = {}): FileFieldsInstallation {
   for (const key of Object.keys(options)) {
@@ -67,11 +44,9 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
   const withFiles = dataSource.entityMetadatas.filter((metadata) => fileColumnsOf(metadata).length > 0);
   for (const metadata of withFiles) checkEntity(metadata);
 
-  const references = options.references ?? fileReferences;
-  const ledger = new FileLedger(new TypeOrmLedgerDatabase(dataSource), { gracePeriod: options.gracePeriod, clock: options.clock });
-  const { interval = DEFAULT_SWEEP_INTERVAL, ...sweeperOptions } = options.sweeper || {};
-  const sweeper = new FileSweeper(ledger, { ...sweeperOptions, sources: references });
-  const background = options.sweeper === false ? undefined : sweeper;
+  const { warnOnBulkDelete = true, ...lifecycleOptions } = options;
+  const files = new FileLifecycle(new TypeOrmLedgerDatabase(dataSource), new TypeOrmReferenceSource(dataSource), lifecycleOptions);
+  const { ledger, sweeper: background } = files;
   let subscriber: FileFieldSubscriber | undefined;
   const sqlite = ledger.database.dialect === 'sqlite';
   const lifecycle: DataSourceLifecycle = {
@@ -83,21 +58,18 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
       if (runner.isTransactionActive) subscriber?.claimedInTransaction(runner, file);
     },
   };
-  subscriber = new FileFieldSubscriber({ lifecycle, warnOnBulkDelete: options.warnOnBulkDelete ?? true });
+  subscriber = new FileFieldSubscriber({ lifecycle, warnOnBulkDelete });
   const restoreHydration = withFiles.map(installHydration);
   dataSource.subscribers.push(subscriber);
   registerDataSource(dataSource, lifecycle);
-  const unregisterSource = references.register(new TypeOrmReferenceSource(dataSource));
-  background?.start(interval);
   return {
     dataSource,
     ledger,
     sweeper: background,
-    sweep: (sweepOptions) => sweeper.sweep(sweepOptions),
-    idle: () => background?.idle() ?? Promise.resolve(),
+    sweep: (sweepOptions) => files.sweep(sweepOptions),
+    idle: () => files.idle(),
     async uninstall() {
-      await background?.stop();
-      unregisterSource();
+      await files.stop();
       const index = dataSource.subscribers.indexOf(subscriber);
       if (index >= 0) dataSource.subscribers.splice(index, 1);
       for (const restore of restoreHydration) restore();

@@ -42,9 +42,7 @@ export class LedgerSql {
    * `lockedStates` afterwards.
    */
   reference(rows: FileRowValues[], claimUntil: number | null, now: number): Statement {
-    const values = rows.flatMap((row) => [row.key, row.storageId, row.name, 'present', claimUntil, now]);
-    const tuples = rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-    const columns = `${FILES} (file_key, storage_id, name, state, claim_expires_at, updated_at)`;
+    const { columns, tuples, values } = presentRows(rows, claimUntil, now);
     if (this.dialect === 'mysql') {
       return this.statement(
         `INSERT INTO ${columns} VALUES ${tuples} ON DUPLICATE KEY UPDATE ` +
@@ -76,9 +74,7 @@ export class LedgerSql {
 
   /** Uploads whose rows never committed: their claims expire at `claimUntil` at the latest (re-creating a row a rollback took). */
   abandon(rows: FileRowValues[], claimUntil: number, now: number): Statement {
-    const values = rows.flatMap((row) => [row.key, row.storageId, row.name, 'present', claimUntil, now]);
-    const tuples = rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-    const columns = `${FILES} (file_key, storage_id, name, state, claim_expires_at, updated_at)`;
+    const { columns, tuples, values } = presentRows(rows, claimUntil, now);
     if (this.dialect === 'mysql') {
       return this.statement(
         `INSERT INTO ${columns} VALUES ${tuples} ON DUPLICATE KEY UPDATE ` +
@@ -249,6 +245,15 @@ export class LedgerSql {
     let index = 0;
     return { sql: sql.replace(/\?/g, () => `$${++index}`), params };
   }
+}
+
+/** The INSERT parts for 'present' rows with a claim (or none): columns, placeholders, values. */
+function presentRows(rows: FileRowValues[], claimUntil: number | null, now: number): { columns: string; tuples: string; values: unknown[] } {
+  return {
+    columns: `${FILES} (file_key, storage_id, name, state, claim_expires_at, updated_at)`,
+    tuples: rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', '),
+    values: rows.flatMap((row) => [row.key, row.storageId, row.name, 'present', claimUntil, now]),
+  };
 }
 
 function marks(values: readonly unknown[]): string {

@@ -4,7 +4,8 @@
  */
 import { ContentFile } from '@filefield/core';
 import { clientFor } from './databases';
-import { type ChildConfig, buildStorage, extendForLifecycle } from './lifecycle-world';
+import { buildStorage } from '../../../../test-support/storage-spec';
+import { type ChildConfig, extendForLifecycle } from './lifecycle-world';
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.FILEFIELD_CHILD ?? '{}') as ChildConfig;

@@ -6,19 +6,12 @@
  * background sweeper runs (the suite sweeps). The crash step runs in lifecycle-child.ts.
  */
 import { join } from 'node:path';
-import { ContentFile, FileSystemStorage, randomSuffix, type Storage } from '@filefield/core';
+import { ContentFile, randomSuffix, type Storage } from '@filefield/core';
 import type { CrashOptions, LifecycleAdapter, LifecycleFixture, LifecycleWorld } from '@filefield/core/testing';
 import { type FileFieldsOptions, fileFields } from '@filefield/prisma';
-import { S3Storage, type S3StorageOptions } from '@filefield/s3';
 import { runUntilReady } from '../../../../test-support/child-process';
+import type { StorageSpec } from '../../../../test-support/storage-spec';
 import type { BaseClient, Provider, TestDatabase } from './databases';
-
-/** How to build a storage again in another process. */
-export type StorageSpec = { kind: 'filesystem'; location: string } | { kind: 's3'; options: S3StorageOptions };
-
-export function buildStorage(spec: StorageSpec): Storage {
-  return spec.kind === 'filesystem' ? new FileSystemStorage({ location: spec.location }) : new S3Storage(spec.options);
-}
 
 export interface ChildConfig {
   provider: Provider;

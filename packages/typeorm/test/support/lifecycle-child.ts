@@ -7,7 +7,8 @@ import { ContentFile } from '@filefield/core';
 import { DataSource } from 'typeorm';
 import { installFileFields } from '../../src';
 import type { ChildConfig } from './lifecycle-world';
-import { buildStorage, defineLifecycleModel } from './lifecycle-model';
+import { buildStorage } from '../../../../test-support/storage-spec';
+import { defineLifecycleModel } from './lifecycle-model';
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.FILEFIELD_CHILD ?? '{}') as ChildConfig;

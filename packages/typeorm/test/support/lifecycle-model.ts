@@ -3,17 +3,9 @@
  * in TypeORM: Doc.file, Doc.cover (with a default) and Attachment.blob on a second storage
  * object with the same id. Built per world, so each gets its own tables.
  */
-import { FileSystemStorage, type FieldFile, type Storage } from '@filefield/core';
-import { S3Storage, type S3StorageOptions } from '@filefield/s3';
+import type { FieldFile, Storage } from '@filefield/core';
 import { Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { FileField } from '../../src';
-
-/** How to build a storage again in another process. */
-export type StorageSpec = { kind: 'filesystem'; location: string } | { kind: 's3'; options: S3StorageOptions };
-
-export function buildStorage(spec: StorageSpec): Storage {
-  return spec.kind === 'filesystem' ? new FileSystemStorage({ location: spec.location }) : new S3Storage(spec.options);
-}
 
 export function defineLifecycleModel(prefix: string, storage: Storage, twin: Storage) {
   @Entity(`${prefix}_doc`)

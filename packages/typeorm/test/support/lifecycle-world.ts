@@ -10,7 +10,8 @@ import type { DataSource, DataSourceOptions, EntityManager } from 'typeorm';
 import { runUntilReady } from '../../../../test-support/child-process';
 import { bindEntityManager, installFileFields } from '../../src';
 import { type DatabaseKind, closeDataSource, connectionOptions, openDataSource, tablePrefix } from './databases';
-import { type StorageSpec, defineLifecycleModel } from './lifecycle-model';
+import type { StorageSpec } from '../../../../test-support/storage-spec';
+import { defineLifecycleModel } from './lifecycle-model';
 
 export interface ChildConfig {
   connection: DataSourceOptions;
