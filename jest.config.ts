@@ -14,6 +14,8 @@ function project(name: string): Config {
     rootDir: join(__dirname, 'packages', name),
     testEnvironment: 'node',
     testMatch: ['<rootDir>/test/**/*.test.ts'],
+    // No test relies on Jest's 5 s default, which a loaded machine overruns; heavy tests set their own.
+    testTimeout: 30_000,
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
     moduleNameMapper,
   };

@@ -70,7 +70,7 @@ describeOnServers('S3Storage request economy', (server) => {
     expect((await storage.deleteMany(['kept.txt ', 'gone.txt'])).failed).toEqual([]);
     expect(log.requests.map((request) => request.method).sort()).toEqual(['DELETE', 'POST']);
     expect((await storage.open('kept.txt').read()).toString()).toBe('kept');
-  });
+  }, 120_000);
 
   it('builds plain and custom-domain URLs with no request and no endpoint resolution', async () => {
     for (const extra of [{ querystringAuth: false }, { customDomain: 'cdn.example.com' }]) {
