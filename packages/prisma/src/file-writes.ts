@@ -38,6 +38,13 @@ type Delegate = Record<string, (args: Args) => PromiseLike<unknown>> & {
 /** Rows per page when reading the names a bulk write replaces or deletes. */
 const PAGE = 1000;
 
+/**
+ * The transaction of its own a write outside any transaction gets: Prisma's interactive defaults
+ * (2 s to get a connection, 5 s in all) would fail writes that work without filefield, such as a
+ * large deleteMany or a busy pool.
+ */
+const OWN_TRANSACTION = { maxWait: 60_000, timeout: 15 * 60_000 };
+
 /** Where one write runs: its ledger session (none in a batch), its delegate for reads, and the write itself. */
 interface Unit {
   session: SqlSession | undefined;
@@ -104,28 +111,32 @@ export class FileWrites {
   /** Run `work` where the write belongs: the open interactive transaction, a batch, or a transaction of its own. */
   private async run(model: FileModel, params: QueryParams, args: Args, work: (unit: Unit) => Promise<unknown>): Promise<unknown> {
     const scope: WriteScope = this.tracker.scopeOf(params);
-    switch (scope.kind) {
-      case 'untracked':
-        warnUntracked(model, params.operation);
-        return params.query(args);
-      case 'transaction': {
-        const { transaction } = scope;
-        const client = transaction.client as RawClient | undefined;
-        const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
-        return work({ session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query });
-      }
-      case 'autocommit': {
-        let unit: Unit | undefined;
-        const result = await this.root.$transaction(async (tx) => {
-          const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
-          const operation = params.operation;
-          unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
-          return work(unit);
-        });
-        if (unit?.released) this.files.nudge();
-        return result;
-      }
+    if (scope.kind === 'untracked') {
+      warnUntracked(model, params.operation);
+      return params.query(args);
     }
+    if (scope.kind === 'transaction') return work(this.unitIn(scope.transaction, model, params));
+    // SQLite: Prisma runs every query on one connection, so a query on the outer client inside an
+    // interactive transaction's callback is part of that transaction (a transaction of its own
+    // would wait for it forever).
+    const open = this.tracker.current;
+    if (open?.client && this.ledger.database.dialect === 'sqlite') return work(this.unitIn(open, model, params));
+    let unit: Unit | undefined;
+    const result = await this.root.$transaction(async (tx) => {
+      const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
+      const operation = params.operation;
+      unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
+      return work(unit);
+    }, OWN_TRANSACTION);
+    if (unit?.released) this.files.nudge();
+    return result;
+  }
+
+  /** A write inside `transaction` (interactive: its client; batch: no session, see `reference`/`release`). */
+  private unitIn(transaction: FileTransaction, model: FileModel, params: QueryParams): Unit {
+    const client = transaction.client as RawClient | undefined;
+    const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
+    return { session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query };
   }
 
   /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */

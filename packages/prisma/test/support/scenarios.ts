@@ -438,6 +438,16 @@ export function describeFileFields(provider: Provider): void {
         expect((await storedColumns(a.id)).normal).toBe(original);
       });
 
+      it('a write through the outer client inside a $transaction callback is released (on SQLite it is part of the transaction)', async () => {
+        const a = await prisma.myStorage.create({ data: {} });
+        const name = await a.normal.save('outer.txt', new ContentFile('outer'));
+        await prisma.$transaction(async () => {
+          await prisma.myStorage.delete({ where: { id: a.id } });
+        });
+        await sweep();
+        expect(await storage.exists(name)).toBe(false);
+      });
+
       it('a batch $transaction([...]) deletes after it commits, and nothing when it fails', async () => {
         const a = await prisma.myStorage.create({ data: {} });
         const b = await prisma.myStorage.create({ data: {} });
