@@ -136,7 +136,7 @@ export class FieldFile<T = any> {
       try {
         await this.persist();
       } catch (error) {
-        this.restore(previous);
+        this.restoreName(previous);
         await this.host?.abandon?.(this.instance, this.field, stored).catch(() => undefined);
         throw error;
       }
@@ -167,7 +167,7 @@ export class FieldFile<T = any> {
     try {
       await this.host.persist(this.instance, this.field, this, { discarded: name });
     } catch (error) {
-      this.restore(name);
+      this.restoreName(name);
       throw error;
     }
   }
@@ -184,8 +184,8 @@ export class FieldFile<T = any> {
     return `<FieldFile: ${this.currentName ?? 'None'}>`;
   }
 
-  /** Put a name back after a failed write (a legacy name the core refuses stays as it is). */
-  private restore(name: string | null): void {
+  /** Put a name back without validating it (after a failed write; a legacy name the core refuses). */
+  protected restoreName(name: string | null): void {
     this.currentName = name;
     this.cachedSize = undefined;
     this.file = undefined;

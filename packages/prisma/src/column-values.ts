@@ -54,11 +54,6 @@ export function checkedData(model: FileModel, data: unknown, creating: boolean):
   return copy;
 }
 
-/** `checkedData` for `data` that may be one object or a list (createMany). */
-export function checkedDataList(model: FileModel, data: unknown, creating: boolean): unknown {
-  return Array.isArray(data) ? data.map((item) => checkedData(model, item, creating)) : checkedData(model, data, creating);
-}
-
 /** The new name a checked `data` object writes to `field` (undefined when it is not a literal). */
 export function writtenName(data: unknown, field: FileFieldDefinition): string | null | undefined {
   const value = (data as Record<string, unknown>)[field.property];

@@ -16,6 +16,7 @@ import { TransactionTracker } from './file-transaction';
 import { FileWrites, type QueryParams } from './file-writes';
 import { PrismaLedgerDatabase, type TransactionClient } from './ledger-database';
 import { type FileModel, FileModels } from './model-fields';
+import { NestedWrites } from './nested-writes';
 import { PrismaReferenceSource } from './reference-source';
 import type { FileFieldsConfig, FileFieldsExtension, FileFieldsHandle, FileFieldsOptions, FileRow, KnownFieldOptions } from './types';
 
@@ -39,7 +40,7 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
     const { gracePeriod, sweeper, references, clock } = options;
     const files = new FileLifecycle(new PrismaLedgerDatabase(client), new PrismaReferenceSource(client, models), { gracePeriod, sweeper, references, clock });
     const tracker = new TransactionTracker(files);
-    const writes = new FileWrites(models, tracker, files, client);
+    const writes = new FileWrites(models, tracker, files, client, new NestedWrites(client, models));
     const lifecycle: PrismaLifecycle = { files, tracker, writes };
     const handle: FileFieldsHandle = {
       ledger: files.ledger,

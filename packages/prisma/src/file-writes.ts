@@ -13,10 +13,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession } from '@filefield/core';
-import { checkedData, checkedDataList, storedName, writtenName } from './column-values';
+import { storedName, writtenName } from './column-values';
 import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
 import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
 import type { FileModel, FileModels } from './model-fields';
+import type { NestedWrites } from './nested-writes';
 
 type Args = Record<string, any>;
 type Row = Record<string, unknown>;
@@ -45,6 +46,12 @@ const PAGE = 1000;
  */
 const OWN_TRANSACTION = { maxWait: 60_000, timeout: 15 * 60_000 };
 
+/** The model a write goes to: its client property and its name. */
+interface Target {
+  key: string;
+  name: string;
+}
+
 /** Where one write runs: its ledger session (none in a batch), its delegate for reads, and the write itself. */
 interface Unit {
   session: SqlSession | undefined;
@@ -65,6 +72,7 @@ export class FileWrites {
     private readonly files: FileLifecycle,
     /** The client the extension was applied to: reads and writes outside any transaction. */
     private readonly root: TransactionClient,
+    private readonly nested: NestedWrites,
   ) {}
 
   private get ledger() {
@@ -73,16 +81,16 @@ export class FileWrites {
 
   handle(params: QueryParams): PromiseLike<unknown> {
     const model = this.models.named(params.model);
-    if (!model) return params.query(params.args);
     const args = params.args ?? {};
+    const target = { key: model?.key ?? lowerFirst(params.model ?? ''), name: params.model ?? '' };
     switch (params.operation) {
       case 'create':
       case 'createMany':
       case 'createManyAndReturn': {
-        const checked = { ...args, data: checkedDataList(model, args.data, true) };
-        const files = this.namesWritten(model, listOf(checked.data));
+        const { data, files } = this.nested.check(target.name, args.data, true);
+        const checked = { ...args, data };
         if (files.length === 0) return params.query(checked);
-        return this.run(model, params, checked, async (unit) => {
+        return this.run(target, params, checked, async (unit) => {
           await this.reference(unit, files);
           return unit.write(checked);
         });
@@ -90,26 +98,41 @@ export class FileWrites {
       case 'update':
       case 'updateMany':
       case 'updateManyAndReturn': {
-        const checked = { ...args, data: checkedDataList(model, args.data, false) };
-        if (model.fieldsWritten(checked.data).length === 0) return params.query(checked);
-        return this.run(model, params, checked, (unit) => this.replace(model, params.operation, unit, checked, checked.data, [checked.data]));
+        const { data, files } = this.nested.check(target.name, args.data, false);
+        const checked = { ...args, data };
+        if (!model || model.fieldsWritten(data).length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, data, files));
       }
       case 'upsert': {
-        const checked = { ...args, create: checkedData(model, args.create, true), update: checkedData(model, args.update, false) };
-        if (model.fieldsWritten(checked.create).length + model.fieldsWritten(checked.update).length === 0) return params.query(checked);
-        return this.run(model, params, checked, (unit) => this.replace(model, params.operation, unit, checked, checked.update, [checked.create, checked.update]));
+        const create = this.nested.check(target.name, args.create, true);
+        const update = this.nested.check(target.name, args.update, false);
+        const checked = { ...args, create: create.data, update: update.data };
+        const files = [...create.files, ...update.files];
+        if (!model || model.fieldsWritten(update.data).length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, update.data, files));
       }
       case 'delete':
-        return this.run(model, params, args, (unit) => this.deleteOne(model, unit, args));
+        if (!model) return params.query(args);
+        return this.run(target, params, args, (unit) => this.deleteOne(model, unit, args));
       case 'deleteMany':
-        return this.run(model, params, args, (unit) => this.deleteMany(model, unit, args));
+        if (!model) return params.query(args);
+        return this.run(target, params, args, (unit) => this.deleteMany(model, unit, args));
       default:
         return params.query(args);
     }
   }
 
+  /** A write that replaces nothing filefield tracks but may write names (nested creates): reference them with it. */
+  private referencing(target: Target, params: QueryParams, args: Args, files: LedgerFile[]): PromiseLike<unknown> {
+    if (files.length === 0) return params.query(args);
+    return this.run(target, params, args, async (unit) => {
+      await this.reference(unit, files);
+      return unit.write(args);
+    });
+  }
+
   /** Run `work` where the write belongs: the open interactive transaction, a batch, or a transaction of its own. */
-  private async run(model: FileModel, params: QueryParams, args: Args, work: (unit: Unit) => Promise<unknown>): Promise<unknown> {
+  private async run(model: Target, params: QueryParams, args: Args, work: (unit: Unit) => Promise<unknown>): Promise<unknown> {
     const scope: WriteScope = this.tracker.scopeOf(params);
     if (scope.kind === 'untracked') {
       warnUntracked(model, params.operation);
@@ -133,20 +156,20 @@ export class FileWrites {
   }
 
   /** A write inside `transaction` (interactive: its client; batch: no session, see `reference`/`release`). */
-  private unitIn(transaction: FileTransaction, model: FileModel, params: QueryParams): Unit {
+  private unitIn(transaction: FileTransaction, model: Target, params: QueryParams): Unit {
     const client = transaction.client as RawClient | undefined;
     const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
     return { session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query };
   }
 
   /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */
-  private async replace(model: FileModel, operation: string, unit: Unit, args: Args, update: unknown, written: unknown[]): Promise<unknown> {
+  private async replace(model: FileModel, operation: string, unit: Unit, args: Args, update: unknown, written: LedgerFile[]): Promise<unknown> {
     const fields = model.fieldsWritten(update);
     const discarded = this.discarding.getStore();
     const releasable = fields.filter((field) => field.deleteReplaced || discarded !== undefined);
     const single = operation === 'update' || operation === 'upsert';
     const before = releasable.length === 0 ? [] : single ? await this.readOne(model, unit.reader, args.where, releasable) : await this.readPaged(model, unit.reader, args.where, releasable);
-    await this.reference(unit, this.namesWritten(model, written.flatMap(listOf)));
+    await this.reference(unit, written);
     const result = await unit.write(args);
     const released: LedgerFile[] = [];
     for (const row of before) {
@@ -195,19 +218,6 @@ export class FileWrites {
     else unit.batch?.released.push(...files);
   }
 
-  /** The names (not defaults) that create or update data writes. */
-  private namesWritten(model: FileModel, data: unknown[]): LedgerFile[] {
-    const files: LedgerFile[] = [];
-    for (const item of data) {
-      if (item === null || typeof item !== 'object') continue;
-      for (const field of model.fields.values()) {
-        const name = writtenName(item, field);
-        if (name && !field.isDefault(name)) files.push({ storage: field.storage, name });
-      }
-    }
-    return files;
-  }
-
   /** The names (not defaults) rows hold in any file column. */
   private namesOf(model: FileModel, rows: Row[]): LedgerFile[] {
     const files: LedgerFile[] = [];
@@ -244,8 +254,9 @@ export class FileWrites {
   }
 }
 
-function listOf(data: unknown): unknown[] {
-  return Array.isArray(data) ? data : [data];
+/** Prisma's client property of a model (`MyStorage` → `myStorage`). */
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
 function pick(row: Row, fields: FileFieldDefinition[]): Row {
@@ -286,7 +297,7 @@ function withFileColumns(model: FileModel, args: Args): { args: Args; added: str
   return { args, added };
 }
 
-function warnUntracked(model: FileModel, operation: string): void {
+function warnUntracked(model: Target, operation: string): void {
   console.warn(
     `filefield: ${model.name}.${operation} ran in a transaction that was not started with the extended client's $transaction, ` +
       'so its files were not referenced or released in the ledger (the orphan scan finds what it leaves). Apply fileFields() as the ' +

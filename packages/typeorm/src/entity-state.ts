@@ -7,17 +7,27 @@
  * cached in the same slot. (An accessor defined on each loaded instance would cost ~0.5 µs per
  * property, a state object per entity an allocation per row.)
  *
- * A slot holds: undefined (never assigned), null (no file), a name, or the FieldFile handed out —
- * which a copy made with Object.assign/spread may have taken from another entity. An unassigned
- * slot means the field's default on a new entity, and "not selected" on a loaded one (a partial
- * select): then the property reads as undefined, as any column TypeORM did not load, and saving
- * the entity leaves the column alone.
+ * A slot holds: undefined (never assigned), null (no file), a name as loaded, or the FieldFile
+ * handed out — which a copy made with Object.assign/spread may have taken from another entity. An
+ * unassigned slot means the field's default on a new entity, and "not selected" on a loaded one (a
+ * partial select): then the property reads as undefined, as any column TypeORM did not load.
+ *
+ * Change tracking: the program changed a field when it assigned it (a name, null, a copy) or gave
+ * its FieldFile another name (`save()`, `delete()`, `file.name = …`); every FieldFile remembers the
+ * name it started from (its baseline). A field the program did not change is not written when the
+ * entity is saved: the subscriber puts the database's own value back first, so a stale or
+ * hand-built entity never writes an old name over a newer one.
  */
 import { FieldFile, type FileFieldDefinition, FileFieldError } from '@filefield/core';
 import type { EntityManager } from 'typeorm';
 
-/** Set on entities TypeORM created from a query result (see hydration.ts). */
+/**
+ * Set (to `ROW`) on entities TypeORM creates itself (see hydration.ts) and on revived ones: they
+ * hold only the columns they were given, a file field they were not given reads undefined, and
+ * the names they were given are their baseline.
+ */
 export const LOADED = Symbol('filefield.loaded');
+export const ROW = 1;
 
 /** Set on the prototype of every class with file fields. */
 export const HAS_FILE_FIELDS = Symbol('filefield.hasFileFields');
@@ -28,8 +38,22 @@ export interface FileProperty {
   readonly slot: symbol;
 }
 
-type SlotValue = string | null | undefined | FieldFile;
-type Slots = Record<symbol, SlotValue> & { [LOADED]?: true };
+/**
+ * The FieldFile entities hand out (TypeOrmFieldFile), with what the change tracking needs: the
+ * name the entity held when this FieldFile took over its field (or last saved), and whether the
+ * program assigned the field.
+ */
+export interface TrackedFile extends FieldFile {
+  /** The name loaded, last saved, or the field's starting value; undefined: not known (a column not selected). */
+  baseline: string | null | undefined;
+  /** The program assigned the field (a name, null, a FieldFile of another entity). */
+  assigned: boolean;
+  /** Take `name` as the field's value without counting it as a change (what the database holds). */
+  resetTo(name: string | null): void;
+}
+
+type SlotValue = string | null | undefined | TrackedFile;
+type Slots = Record<symbol, SlotValue> & { [LOADED]?: typeof ROW };
 
 export function createFileProperty(field: FileFieldDefinition): FileProperty {
   return { field, slot: Symbol(field.property) };
@@ -42,19 +66,29 @@ export function createFileProperty(field: FileFieldDefinition): FileProperty {
 export function defineFileFieldAccessor(
   prototype: object,
   { field, slot }: FileProperty,
-  createFile: (entity: object, field: FileFieldDefinition, name: string | null) => FieldFile,
+  createFile: (entity: object, field: FileFieldDefinition, name: string | null) => TrackedFile,
 ): void {
   if (!Object.hasOwn(prototype, HAS_FILE_FIELDS)) Object.defineProperty(prototype, HAS_FILE_FIELDS, { value: true });
+  const assign = (entity: Slots, name: string | null) => {
+    // The name the field held before, kept as the baseline the change is measured against.
+    const previous = entity[slot];
+    const file = createFile(entity, field, name);
+    file.baseline = typeof previous === 'object' && previous !== null ? previous.baseline : previous === undefined && !entity[LOADED] ? (field.defaultName ?? null) : previous;
+    file.assigned = true;
+    entity[slot] = file;
+  };
   Object.defineProperty(prototype, field.property, {
     configurable: true,
     enumerable: true,
     get(this: Slots): FieldFile | undefined {
       const value = this[slot];
-      let name: string | null;
       if (typeof value === 'object' && value !== null) {
         if (value.instance === this) return value;
-        name = value.name; // copied, with the other properties, from another entity
-      } else if (value === undefined) {
+        assign(this, value.name); // copied, with the other properties, from another entity
+        return this[slot] as TrackedFile;
+      }
+      let name: string | null;
+      if (value === undefined) {
         if (this[LOADED] || isClassPrototype(this)) return undefined;
         name = field.defaultName ?? null;
       } else {
@@ -65,17 +99,16 @@ export function defineFileFieldAccessor(
       return file;
     },
     set(this: Slots, value: unknown) {
-      // The hot path: TypeORM hydrating a loaded row assigns the column's string (or null).
       if (typeof value === 'string') {
-        this[slot] = value === '' ? null : value;
+        assign(this, value === '' ? null : value);
       } else if (value === null || value === undefined) {
-        this[slot] = null;
+        assign(this, null);
       } else if (value instanceof FieldFile) {
         if (value.instance === this && value.field === field) {
-          this[slot] = value;
+          this[slot] = value as TrackedFile;
         } else {
           assertSameStorage(value.field, field);
-          this[slot] = value.name;
+          assign(this, value.name);
         }
       } else {
         throw new FileFieldError('E_INVALID_VALUE', `${field.label} accepts a file name (string), a FieldFile or null, not ${describe(value)}.`);
@@ -90,6 +123,24 @@ export function currentName(entity: object, { field, slot }: FileProperty): stri
   if (typeof value === 'object' && value !== null) return value.name;
   if (value === undefined) return (entity as Slots)[LOADED] ? undefined : (field.defaultName ?? null);
   return value;
+}
+
+/**
+ * What the program did to a field since the entity was loaded or last saved: `changed` when it
+ * assigned the field or gave its FieldFile another name; `baseline` is the name it held then
+ * (undefined: not known). A field the program never touched is unchanged.
+ */
+export function fieldChange(entity: object, { slot }: FileProperty): { changed: boolean; baseline: string | null | undefined } {
+  const value = (entity as Slots)[slot];
+  if (typeof value !== 'object' || value === null || value.instance !== entity) return { changed: false, baseline: value === null || typeof value === 'string' ? value : undefined };
+  return { changed: value.assigned || value.name !== value.baseline, baseline: value.baseline };
+}
+
+/** The field now holds what its row holds: `name` (the database's), or the name just written. */
+export function settleField(entity: object, { slot }: FileProperty, name: string | null): void {
+  const value = (entity as Slots)[slot];
+  if (typeof value === 'object' && value !== null && value.instance === entity) value.resetTo(name);
+  else (entity as Slots)[slot] = name;
 }
 
 /** What filefield remembers about an entity beyond its fields' values (rarely needed: kept apart). */

@@ -9,13 +9,13 @@
  * the metadata objects (not TypeORM's classes): a loaded file column's name goes straight into
  * its slot, and an entity TypeORM deserialises is marked as such (so a column a partial select
  * left out reads as undefined and is not written back) and bound to its transactional
- * EntityManager. Without `installFileFields` the accessor still works, only slower (and a
+ * EntityManager (or, with several DataSources installed, to its DataSource). Without `installFileFields` the accessor still works, only slower (and a
  * partial select reads as the default). `uninstall()` restores the methods.
  */
 import type { EntityMetadata, QueryRunner } from 'typeorm';
-import { HAS_FILE_FIELDS, LOADED } from './entity-state';
+import { HAS_FILE_FIELDS, LOADED, ROW } from './entity-state';
 import { fileColumnsOf } from './file-columns';
-import { rememberManager } from './managers';
+import { bindLoaded } from './managers';
 
 type CreateOptions = { fromDeserializer?: boolean; pojo?: boolean };
 type Marked = Record<symbol, unknown>;
@@ -27,11 +27,12 @@ export function installHydration(metadata: EntityMetadata): () => void {
   const create = metadata.create;
   undo.push(override(metadata, 'create', function createEntity(this: EntityMetadata, queryRunner?: QueryRunner, options?: CreateOptions) {
     const entity = create.call(this, queryRunner, options) as Marked;
-    // `fromDeserializer`: a row of a query result, or a related entity TypeORM builds from a plain
-    // object (create/merge/preload). Either holds only the columns it was given.
+    // `fromDeserializer`: a row of a query result, or a related entity TypeORM builds from a
+    // plain object (create/merge/preload; TypeORM calls both the same way). Either holds only the
+    // columns it was given, and counts as loaded: its file names are its baseline.
     if (options?.fromDeserializer && !options.pojo && entity[HAS_FILE_FIELDS] === true) {
-      entity[LOADED] = true;
-      if (queryRunner?.isTransactionActive) rememberManager(entity, queryRunner.manager);
+      entity[LOADED] = ROW;
+      bindLoaded(entity, this.connection, queryRunner);
     }
     return entity;
   }));
@@ -39,7 +40,7 @@ export function installHydration(metadata: EntityMetadata): () => void {
   for (const { column, slot } of fileColumnsOf(metadata)) {
     const setEntityValue = column.setEntityValue;
     undo.push(override(column, 'setEntityValue', function setFileName(this: typeof column, entity: Marked, value: unknown) {
-      if ((typeof value === 'string' || value === null) && entity[HAS_FILE_FIELDS] === true) {
+      if ((typeof value === 'string' || value === null) && entity[LOADED] === ROW) {
         entity[slot] = value === '' ? null : value;
       } else {
         setEntityValue.call(this, entity, value);

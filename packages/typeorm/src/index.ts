@@ -1,3 +1,4 @@
+export { assignFile, type FileFieldKeys } from './assign-file';
 export { FileField, type FileFieldColumnOptions } from './file-field';
 export { installFileFields, type FileFieldsInstallation, type FileFieldsOptions } from './install';
 export {

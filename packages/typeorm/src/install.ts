@@ -11,6 +11,7 @@ import { TypeOrmLedgerDatabase } from './ledger-database';
 import { type DataSourceLifecycle, isRegistered, registerDataSource, unregisterDataSource } from './managers';
 import { TypeOrmReferenceSource } from './reference-source';
 import { FileFieldSubscriber } from './subscriber';
+import { wrapUpserts } from './upsert';
 
 /** The core's lifecycle options (`gracePeriod`, `sweeper`, `references`, `clock`), and: */
 export interface FileFieldsOptions extends FileLifecycleOptions {
@@ -60,6 +61,7 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
   };
   subscriber = new FileFieldSubscriber({ lifecycle, warnOnBulkDelete });
   const restoreHydration = withFiles.map(installHydration);
+  const restoreUpserts = wrapUpserts(dataSource, (runner, files) => subscriber!.releaseReplaced(runner, files));
   dataSource.subscribers.push(subscriber);
   registerDataSource(dataSource, lifecycle);
   return {
@@ -73,6 +75,7 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
       const index = dataSource.subscribers.indexOf(subscriber);
       if (index >= 0) dataSource.subscribers.splice(index, 1);
       for (const restore of restoreHydration) restore();
+      restoreUpserts();
       unregisterDataSource(dataSource);
     },
   };

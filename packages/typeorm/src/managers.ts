@@ -4,7 +4,7 @@
  * `bindEntityManager`, else the manager of the one installed DataSource that knows its class.
  */
 import { ConfigurationError, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { HAS_FILE_FIELDS, existingStateOf, stateOf } from './entity-state';
 
 /** What an installation gives the entities of its DataSource: the ledger, and the in-process sweeper if it runs one. */
@@ -44,6 +44,19 @@ export function bindEntityManager<T extends object>(entity: T, manager: EntityMa
   return entity;
 }
 
+/** Set on loaded entities when several DataSources are installed: the one the entity came from. */
+const SOURCE = Symbol('filefield.dataSource');
+
+/**
+ * A row TypeORM just loaded: bound to its transactional manager while that transaction is open,
+ * and, when more than one DataSource is installed, to its DataSource (a symbol slot; with one
+ * DataSource there is nothing to tell apart, and loading stays as cheap as it was).
+ */
+export function bindLoaded(entity: object, dataSource: DataSource, runner: QueryRunner | undefined): void {
+  if (runner?.isTransactionActive) rememberManager(entity, runner.manager);
+  else if (installedDataSources.size > 1) (entity as Record<symbol, unknown>)[SOURCE] = dataSource;
+}
+
 /** Remember the transactional manager an entity (not a plain object) was just loaded or written with. */
 export function rememberManager(entity: object, manager: EntityManager): void {
   if (manager.queryRunner?.isTransactionActive && (entity as Record<symbol, unknown>)[HAS_FILE_FIELDS] === true) {
@@ -59,6 +72,8 @@ export function managerFor(entity: object): EntityManager {
     // That transaction is over: write through the same DataSource, outside it.
     return bound.dataSource.manager;
   }
+  const source = (entity as Record<symbol, DataSource | undefined>)[SOURCE];
+  if (source && installedDataSources.has(source) && source.isInitialized) return source.manager;
   const target = entity.constructor;
   const candidates = [...installedDataSources.keys()].filter((dataSource) => dataSource.isInitialized && dataSource.hasMetadata(target));
   if (candidates.length === 1) return candidates[0].manager;

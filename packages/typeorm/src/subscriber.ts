@@ -30,8 +30,8 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm';
-import { existingStateOf } from './entity-state';
-import { fileColumnsOf, nameOf } from './file-columns';
+import { existingStateOf, fieldChange, settleField } from './entity-state';
+import { type FileColumn, fileColumnsOf, nameOf } from './file-columns';
 import { runnerSession } from './ledger-database';
 import { type DataSourceLifecycle, rememberManager } from './managers';
 
@@ -59,22 +59,37 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
   }
 
   async beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    if (event.entity && event.databaseEntity) this.keepUnchanged(event.entity, event.databaseEntity, event.metadata);
     if (await this.beforeWrite(event.entity, event.databaseEntity, event.metadata, event.queryRunner)) rememberManager(event.entity!, event.manager);
+  }
+
+  afterInsert(event: InsertEvent<ObjectLiteral>): void {
+    if (!event.entity) return;
+    for (const column of fileColumnsOf(event.metadata)) settleWritten(event.entity, column);
   }
 
   async afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
     if (!event.entity) return;
     const state = existingStateOf(event.entity);
     const released: LedgerFile[] = [];
-    for (const { column, field } of fileColumnsOf(event.metadata)) {
+    for (const column of fileColumnsOf(event.metadata)) {
+      const { field } = column;
       const discarded = state?.takeDiscarded(field.property);
       if (discarded && !field.isDefault(discarded)) released.push({ storage: field.storage, name: discarded });
       // QueryBuilder/repository.update() carry no databaseEntity: the replaced names are unknown (the orphan scan finds them).
-      if (!field.deleteReplaced || !event.databaseEntity) continue;
-      const current = nameOf(column.getEntityValue(event.entity));
+      if (!event.databaseEntity) continue;
+      const { changed, baseline } = fieldChange(event.entity, column);
+      const current = nameOf(column.column.getEntityValue(event.entity));
       if (current === undefined) continue;
-      const previous = nameOf(column.getEntityValue(event.databaseEntity));
-      if (previous && previous !== current && previous !== discarded && !field.isDefault(previous)) released.push({ storage: field.storage, name: previous });
+      const previous = nameOf(column.column.getEntityValue(event.databaseEntity));
+      // The name the row held, and (for a stale entity) the one this entity loaded: a name
+      // released twice, or still named elsewhere, is kept by the sweeper.
+      if (field.deleteReplaced && (changed || previous !== current)) {
+        for (const replaced of new Set([previous, baseline])) {
+          if (replaced && replaced !== current && replaced !== discarded && !field.isDefault(replaced)) released.push({ storage: field.storage, name: replaced });
+        }
+      }
+      settleWritten(event.entity, column);
     }
     await this.release(event.queryRunner, released, 'replaced');
   }
@@ -125,6 +140,24 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     }
     this.transactions.delete(event.queryRunner);
     await this.reclaim(open.uploads);
+  }
+
+  /** Names a write this subscriber sees no event for replaced (TypeORM's upsert, see upsert.ts). */
+  releaseReplaced(runner: QueryRunner, files: LedgerFile[]): Promise<void> {
+    return this.release(runner, files, 'replaced');
+  }
+
+  /**
+   * A field the program did not change is not written: take the database's value, so TypeORM (which
+   * compares again after these events) sees nothing to write. A stale entity, or one built by hand
+   * with an id, never writes an old name over a newer one.
+   */
+  private keepUnchanged(entity: ObjectLiteral, databaseEntity: ObjectLiteral, metadata: EntityMetadata): void {
+    for (const column of fileColumnsOf(metadata)) {
+      if (fieldChange(entity, column).changed) continue;
+      const stored = nameOf(column.column.getEntityValue(databaseEntity));
+      if (stored !== undefined) settleField(entity, column, stored);
+    }
   }
 
   /**
@@ -214,4 +247,10 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
         'shown once per entity; installFileFields(dataSource, { warnOnBulkDelete: false }) silences it).',
     );
   }
+}
+
+/** The row now holds what the entity holds: that is the field's new baseline. */
+function settleWritten(entity: ObjectLiteral, column: FileColumn): void {
+  const name = nameOf(column.column.getEntityValue(entity));
+  if (name !== undefined) settleField(entity, column, name);
 }

@@ -64,6 +64,9 @@ interface WorkItem {
 }
 
 const MINUTE = 60_000;
+/** How often step 3 asks again for rows it found locked, and how long it waits in between. */
+const DECIDE_ROUNDS = 3;
+const DECIDE_RETRY_DELAY = 20;
 const DAY = 24 * 60 * MINUTE;
 
 export class FileSweeper {
@@ -248,29 +251,20 @@ export class FileSweeper {
     }
     result.checked += toCheck.length;
 
-    // 3. Decide, under the lease: only rows no writer touched since step 1.
+    // 3. Decide, under the lease: only rows no writer touched since step 1. A row locked right
+    // now is asked for again a few times: another sweeper's step 1 holds rows for a moment,
+    // a writer for its whole transaction (those wait for the lease to run out).
     const attempts = new Map<string, number>();
-    const condemned = await ledger.database.transaction(async (session) => {
-      const still = await ledger.rows(session, sql.leasedRows([...taken.keys()], token));
-      const unreferenced: string[] = [];
-      const keep: string[] = [];
-      const doomed: string[] = [];
-      for (const row of still) {
-        const key = String(row.file_key);
-        attempts.set(key, Number(row.attempts ?? 0));
-        if (row.state === 'deleting') doomed.push(key);
-        else if (row.state !== 'checking') continue;
-        else if (referenced.has(key)) keep.push(key);
-        else unreferenced.push(key);
-      }
-      if (unreferenced.length > 0) await ledger.run(session, sql.markDeleting(unreferenced, token, now + this.leaseDuration, now));
-      if (keep.length > 0) await ledger.run(session, sql.markPresent(keep, now));
-      const settledTasks = [...keep, ...unreferenced, ...doomed].flatMap((key) => work.get(key)!.taskIds);
-      if (settledTasks.length > 0) await ledger.run(session, sql.deleteTasks(settledTasks));
-      result.kept += keep.length;
-      result.deferred += taken.size - still.length;
-      return [...unreferenced, ...doomed].map((key) => work.get(key)!);
-    });
+    const condemned: WorkItem[] = [];
+    let pending = [...taken.keys()];
+    for (let round = 0; round < DECIDE_ROUNDS && pending.length > 0; round += 1) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, DECIDE_RETRY_DELAY));
+      const decided = await this.decide(pending, token, referenced, attempts, work, now);
+      condemned.push(...decided.condemned);
+      result.kept += decided.kept;
+      pending = decided.skipped;
+    }
+    result.deferred += pending.length;
 
     // 4 and 5. Delete, then record each outcome.
     const limit = pLimit(this.concurrency);
@@ -293,6 +287,40 @@ export class FileSweeper {
       ),
     );
     return result;
+  }
+
+  /** Step 3 for `keys`: condemn the unreferenced, keep the referenced, settle their tasks; returns the keys found locked. */
+  private async decide(
+    keys: string[],
+    token: string,
+    referenced: Set<string>,
+    attempts: Map<string, number>,
+    work: Map<string, WorkItem>,
+    now: number,
+  ): Promise<{ condemned: WorkItem[]; kept: number; skipped: string[] }> {
+    const { ledger } = this;
+    const sql = ledger.statements;
+    return ledger.database.transaction(async (session) => {
+      const still = await ledger.rows(session, sql.leasedRows(keys, token));
+      const seen = new Set<string>();
+      const unreferenced: string[] = [];
+      const keep: string[] = [];
+      const doomed: string[] = [];
+      for (const row of still) {
+        const key = String(row.file_key);
+        seen.add(key);
+        attempts.set(key, Number(row.attempts ?? 0));
+        if (row.state === 'deleting') doomed.push(key);
+        else if (row.state !== 'checking') continue;
+        else if (referenced.has(key)) keep.push(key);
+        else unreferenced.push(key);
+      }
+      if (unreferenced.length > 0) await ledger.run(session, sql.markDeleting(unreferenced, token, now + this.leaseDuration, now));
+      if (keep.length > 0) await ledger.run(session, sql.markPresent(keep, now));
+      const settledTasks = [...keep, ...unreferenced, ...doomed].flatMap((key) => work.get(key)!.taskIds);
+      if (settledTasks.length > 0) await ledger.run(session, sql.deleteTasks(settledTasks));
+      return { condemned: [...unreferenced, ...doomed].map((key) => work.get(key)!), kept: keep.length, skipped: keys.filter((key) => !seen.has(key)) };
+    });
   }
 
   /** Up to a batch of due work, by file: tasks first, then expired claims and leases. */

@@ -6,7 +6,7 @@
  * the sweeper deleted and who still named it then. The background sweeper is off: tests sweep.
  */
 import { inspect } from 'node:util';
-import { ContentFile, FieldFile, FileFieldError, NoFileError, ReferenceSources, randomSuffix, type Storage, SuspiciousFileOperation } from '@filefield/core';
+import { ContentFile, FieldFile, FileFieldError, FileNameTooLongError, NoFileError, ReferenceSources, randomSuffix, type Storage, SuspiciousFileOperation } from '@filefield/core';
 import { FileColumnValueError, fileFields, RowNotFoundError } from '@filefield/prisma';
 import { openDatabase, type Provider, type TestDatabase } from './databases';
 import { STORAGE_KINDS, type StorageKind, type StorageKit, startStorageKit } from './storages';
@@ -574,6 +574,32 @@ export function describeFileFields(provider: Provider): void {
         await expect(prisma.myStorage.createMany({ data: [{ normal: 'ok.txt' }, { normal: 'x/../../y' }] })).rejects.toThrow(SuspiciousFileOperation);
         expect(await db.client.myStorage.count()).toBe(1);
         expect((await storedColumns(obj.id)).normal).toBe('tests/good.txt');
+      });
+
+      it('names in nested writes are checked too, and names that do not fit the column are a typed error [issue 9, case 5]', async () => {
+        await expect(
+          prisma.myStorage.create({ data: { attachments: { create: [{ label: 'nested', file: '../../etc/passwd' }] } } }),
+        ).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        const owner = await prisma.myStorage.create({ data: {} });
+        await expect(
+          prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { create: { label: 'deep', file: 'a/./b.txt' } } } }),
+        ).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        await expect(prisma.attachment.create({ data: { label: 'up', owner: { create: { normal: '/abs.txt' } } } })).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        const tooLong = `tests/${'x'.repeat(101)}.txt`;
+        const error = await prisma.myStorage.create({ data: { normal: tooLong } }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(FileNameTooLongError);
+        expect((error as FileFieldError).code).toBe('E_NAME_TOO_LONG');
+        expect(await db.client.attachment.count()).toBe(0);
+        expect(await db.client.myStorage.count()).toBe(1);
+      });
+
+      it('a name written by a nested create is referenced: the file survives its first row [issue 9, case 5]', async () => {
+        const first = await prisma.myStorage.create({ data: {} });
+        const name = await first.normal.save('nested-copy.txt', new ContentFile('n'));
+        await prisma.myStorage.create({ data: { attachments: { create: { label: 'copy', file: name } } } });
+        await prisma.myStorage.delete({ where: { id: first.id } });
+        await sweep(true);
+        expect(await storage.exists(name)).toBe(true);
       });
 
       it('file content in create/update data is a typed error that says how to upload', async () => {
