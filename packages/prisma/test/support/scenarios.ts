@@ -585,6 +585,15 @@ export function describeFileFields(provider: Provider): void {
           prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { create: { label: 'deep', file: 'a/./b.txt' } } } }),
         ).rejects.toBeInstanceOf(SuspiciousFileOperation);
         await expect(prisma.attachment.create({ data: { label: 'up', owner: { create: { normal: '/abs.txt' } } } })).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        const nested = [
+          { connectOrCreate: { where: { label: 'c' }, create: { label: 'c', file: '../c.txt' } } },
+          { createMany: { data: [{ label: 'm', file: 'm/../../m.txt' }] } },
+          { upsert: { where: { label: 'u' }, create: { label: 'u', file: 'ok.txt' }, update: { file: 'u//u.txt' } } },
+          { updateMany: { where: { label: 'none' }, data: { file: './u.txt' } } },
+        ];
+        for (const attachments of nested) {
+          await expect(prisma.myStorage.update({ where: { id: owner.id }, data: { attachments } as never })).rejects.toBeInstanceOf(SuspiciousFileOperation);
+        }
         const tooLong = `tests/${'x'.repeat(101)}.txt`;
         const error = await prisma.myStorage.create({ data: { normal: tooLong } }).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(FileNameTooLongError);
