@@ -14,14 +14,15 @@ function project(name: string): Config {
     rootDir: join(__dirname, 'packages', name),
     testEnvironment: 'node',
     testMatch: ['<rootDir>/test/**/*.test.ts'],
-    // No test relies on Jest's 5 s default, which a loaded machine overruns; heavy tests set their own.
-    testTimeout: 30_000,
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
     moduleNameMapper,
   };
 }
 
 const config: Config = {
+  // No test or hook relies on Jest's 5 s default, which a loaded machine overruns; heavy tests set
+  // their own. (A global option: Jest ignores it per project.)
+  testTimeout: 30_000,
   // Probes PostgreSQL, MariaDB and an external S3 server once; see test-support/services.ts.
   globalSetup: '<rootDir>/test-support/global-setup.ts',
   projects: ['core', 's3', 'typeorm', 'prisma'].map(project),
