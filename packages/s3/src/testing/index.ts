@@ -137,3 +137,12 @@ function resolveS3rver(): string {
 }
 
 export { recordRequests, type LoggedRequest, type RequestLog } from './request-log';
+export {
+  S3FaultProxy,
+  type InjectedFault,
+  type ProxiedRequest,
+  type S3Fault,
+  type S3FaultProxyOptions,
+  type S3FaultRule,
+  type S3RequestMatcher,
+} from './fault-proxy';
