@@ -36,6 +36,9 @@ export const ENVIRONMENT_VARIABLES = {
   AWS_S3_CUSTOM_DOMAIN: 'customDomain',
   AWS_S3_URL_PROTOCOL: 'urlProtocol',
   AWS_S3_CONDITIONAL_WRITES: 'conditionalWrites',
+  AWS_S3_CONNECT_TIMEOUT: 'connectTimeout',
+  AWS_S3_READ_TIMEOUT: 'readTimeout',
+  AWS_S3_MAX_POOL_CONNECTIONS: 'maxPoolConnections',
 } as const satisfies Record<string, keyof S3StorageOptions>;
 
 /** Options from the environment (only the variables that are set). */
@@ -75,6 +78,9 @@ export function fromEnv(env: Env = process.env): Partial<S3StorageOptions> {
   set('urlProtocol', protocol === undefined ? undefined : ((protocol.endsWith(':') ? protocol : `${protocol}:`) as 'https:' | 'http:'));
   const conditional = read('AWS_S3_CONDITIONAL_WRITES');
   set('conditionalWrites', conditional === undefined || conditional.toLowerCase() === 'auto' ? undefined : bool('AWS_S3_CONDITIONAL_WRITES', conditional));
+  set('connectTimeout', milliseconds('AWS_S3_CONNECT_TIMEOUT', read('AWS_S3_CONNECT_TIMEOUT')));
+  set('readTimeout', milliseconds('AWS_S3_READ_TIMEOUT', read('AWS_S3_READ_TIMEOUT')));
+  set('maxPoolConnections', count('AWS_S3_MAX_POOL_CONNECTIONS', read('AWS_S3_MAX_POOL_CONNECTIONS')));
   return options;
 }
 
@@ -89,6 +95,23 @@ function bool(name: string, value: string | undefined): boolean | undefined {
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigurationError(`${name} must be a whole number of seconds, got '${value}'.`);
+  return Number(value);
+}
+
+/** Seconds, as botocore's connect_timeout/read_timeout ('5', '0.5', '.5'), to whole milliseconds. */
+function milliseconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^(\d+\.?\d*|\.\d+)$/.test(value)) {
+    throw new ConfigurationError(`${name} must be a number of seconds such as 10 or 0.5 (0 = no limit), got '${value}'.`);
+  }
+  const seconds = Number(value);
+  // Rounded to whole milliseconds, but a positive limit never becomes 0 (no limit).
+  return seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000));
+}
+
+function count(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new ConfigurationError(`${name} must be a positive whole number, got '${value}'.`);
   return Number(value);
 }
 

@@ -96,6 +96,20 @@ export interface S3StorageOptions extends StorageOptions {
    * servers such as radosgw and s3rver reject aws-chunked trailing checksums), else the SDK's default.
    */
   requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  /**
+   * AWS_S3_CONNECT_TIMEOUT (seconds there): milliseconds to establish a connection, DNS, TCP and
+   * TLS handshake included (default 10 000; 0 = no limit). Waiting for a free pooled connection
+   * does not count.
+   */
+  connectTimeout?: number;
+  /**
+   * AWS_S3_READ_TIMEOUT (seconds there): milliseconds a connection may stay silent, while the
+   * server has not answered or a body is being read, before the request fails (default 60 000;
+   * 0 = no limit). It bounds silence, not the duration of a transfer.
+   */
+  readTimeout?: number;
+  /** AWS_S3_MAX_POOL_CONNECTIONS: connections kept to the S3 host, at most (default 50, the SDK's). */
+  maxPoolConnections?: number;
   /** An S3Client to use instead of building one (region/endpoint/credential options are then refused). */
   client?: S3Client;
 }
@@ -122,7 +136,13 @@ const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
   'addressingStyle',
   'signatureVersion',
   'requestChecksumCalculation',
+  'connectTimeout',
+  'readTimeout',
+  'maxPoolConnections',
 ];
+
+/** The client options about connections (see client.ts). */
+const CONNECTION_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = ['connectTimeout', 'readTimeout', 'maxPoolConnections'];
 
 /** Options of the storage itself, valid with a built or an injected client. */
 const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
@@ -149,6 +169,49 @@ const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
 ];
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<string>([...STORAGE_OPTIONS, ...CLIENT_OPTIONS]);
+
+/**
+ * Keys the AWS SDK adds to objects it was given (`$source` on a credentials object once an
+ * S3Client used it), which then travel along when that object is spread into the options.
+ */
+function isSdkInternalKey(key: string): boolean {
+  return key.startsWith('$');
+}
+
+export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+export const DEFAULT_READ_TIMEOUT = 60_000;
+/** The SDK's own default for its http(s) agents. */
+export const DEFAULT_MAX_POOL_CONNECTIONS = 50;
+/** setTimeout's limit: longer delays fire at once (with a TimeoutOverflowWarning). */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/** How the built client connects. */
+export interface ConnectionSettings {
+  /** Milliseconds; 0 = no limit. */
+  connectTimeout: number;
+  /** Milliseconds; 0 = no limit. */
+  readTimeout: number;
+  maxPoolConnections: number;
+}
+
+/** The connection options with their defaults; a ConfigurationError naming the option if malformed. */
+export function connectionSettings(options: Pick<S3StorageOptions, 'connectTimeout' | 'readTimeout' | 'maxPoolConnections'>): ConnectionSettings {
+  return {
+    connectTimeout: timeout('connectTimeout', 'AWS_S3_CONNECT_TIMEOUT', options.connectTimeout, DEFAULT_CONNECT_TIMEOUT),
+    readTimeout: timeout('readTimeout', 'AWS_S3_READ_TIMEOUT', options.readTimeout, DEFAULT_READ_TIMEOUT),
+    maxPoolConnections: positiveInteger('maxPoolConnections', options.maxPoolConnections, DEFAULT_MAX_POOL_CONNECTIONS, 'AWS_S3_MAX_POOL_CONNECTIONS'),
+  };
+}
+
+function timeout(name: string, variable: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT) {
+    throw new ConfigurationError(
+      `\`${name}\` must be a whole number of milliseconds from 0 (no limit) to ${MAX_TIMEOUT}, got ${String(value)} (${variable} is in seconds).`,
+    );
+  }
+  return value;
+}
 
 /** Options after defaults and checks; what the storage actually runs on. */
 export interface ResolvedS3Options {
@@ -177,7 +240,7 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('S3Storage needs an options object with at least `bucket`.');
   }
-  const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.has(key));
+  const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.has(key) && !isSdkInternalKey(key));
   if (unknown.length > 0) {
     throw new ConfigurationError(
       `Invalid setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} for S3Storage. ` +
@@ -192,10 +255,14 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     if (clashing.length > 0) {
       throw new ConfigurationError(
         `S3Storage got an injected \`client\` and also ${clashing.map((k) => `\`${k}\``).join(', ')}; ` +
-          'configure those on the S3Client you inject instead.',
+          'configure those on the S3Client you inject instead' +
+          (clashing.some((key) => CONNECTION_OPTIONS.includes(key))
+            ? ' (timeouts and pool size: its requestHandler, e.g. new NodeHttpHandler({ connectionTimeout, socketTimeout, httpAgent, httpsAgent })).'
+            : '.'),
       );
     }
   }
+  checkCredentials(options);
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     throw new ConfigurationError('S3Storage needs both `accessKeyId` and `secretAccessKey` (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or neither.');
   }
@@ -210,7 +277,18 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
   if (options.kmsKeyId !== undefined && encryption !== 'aws:kms') {
     throw new ConfigurationError("`kmsKeyId` (AWS_S3_KMS_KEY_ID) only applies with `encryption: 'aws:kms'`.");
   }
+  if (options.region !== undefined && (typeof options.region !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(options.region))) {
+    // The value is not shown: a region that is no region name may be another setting's value (a key).
+    throw new ConfigurationError("`region` (AWS_S3_REGION_NAME) must be a region name such as 'eu-west-1' (letters, digits, '-', '_', '.').");
+  }
   const customDomain = options.customDomain;
+  if (customDomain !== undefined && typeof customDomain !== 'string') {
+    throw new ConfigurationError("`customDomain` (AWS_S3_CUSTOM_DOMAIN) must be a string, a host such as 'cdn.example.com'.");
+  }
+  // Shown in every URL otherwise; and the value is not echoed in the message.
+  if (customDomain !== undefined && /^[^/]*@/.test(customDomain.replace(/^[a-z]+:\/\//i, ''))) {
+    throw new ConfigurationError('`customDomain` (AWS_S3_CUSTOM_DOMAIN) must not contain credentials (user:password@); it is a host such as cdn.example.com.');
+  }
   if (customDomain !== undefined && (customDomain === '' || /^[a-z]+:\/\//i.test(customDomain) || customDomain.endsWith('/'))) {
     throw new ConfigurationError(
       `\`customDomain\` (AWS_S3_CUSTOM_DOMAIN) must be a host (and optional path) without scheme or trailing slash, e.g. 'cdn.example.com'; got '${customDomain}'.`,
@@ -229,6 +307,7 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     throw new ConfigurationError(`\`conditionalWrites\` must be 'auto', true or false, got '${String(options.conditionalWrites)}'.`);
   }
   if (options.endpointUrl !== undefined) parseEndpoint(options.endpointUrl);
+  connectionSettings(options);
   const multipartPartSize = positiveInteger('multipartPartSize', options.multipartPartSize, MIN_PART_SIZE);
   if (multipartPartSize < MIN_PART_SIZE) {
     throw new ConfigurationError(`\`multipartPartSize\` must be at least 5 MiB (${MIN_PART_SIZE} bytes), S3's smallest part; got ${multipartPartSize}.`);
@@ -272,27 +351,85 @@ function resolveEncryption(value: S3StorageOptions['encryption']): Encryption {
   throw new ConfigurationError(`\`encryption\` (AWS_S3_ENCRYPTION) must be false, true, 'AES256' or 'aws:kms', got '${String(value)}'.`);
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+function positiveInteger(name: string, value: number | undefined, fallback: number, variable?: string): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(`\`${name}\` must be a positive whole number, got ${String(value)}.`);
+    throw new ConfigurationError(`\`${name}\`${variable ? ` (${variable})` : ''} must be a positive whole number, got ${String(value)}.`);
   }
   return value;
 }
 
-/** The endpoint as a URL; a clear error (without any credentials it may carry) when malformed. */
+/**
+ * Credentials must have the right shape before any request: a wrong type otherwise surfaces as an
+ * SDK error deep inside signing. The messages name the setting and never show its value.
+ */
+function checkCredentials(options: S3StorageOptions): void {
+  const keys = [
+    ['accessKeyId', 'AWS_ACCESS_KEY_ID'],
+    ['secretAccessKey', 'AWS_SECRET_ACCESS_KEY'],
+    ['sessionToken', 'AWS_SESSION_TOKEN'],
+  ] as const;
+  for (const [name, variable] of keys) {
+    const value: unknown = options[name];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw new ConfigurationError(`\`${name}\` (${variable}) must be a non-empty string (got ${value === '' ? 'an empty string' : `a ${typeOf(value)}`}).`);
+    }
+  }
+  if (options.sessionToken !== undefined && options.accessKeyId === undefined) {
+    throw new ConfigurationError('`sessionToken` (AWS_SESSION_TOKEN) needs `accessKeyId` and `secretAccessKey` too.');
+  }
+  const credentials: unknown = options.credentials;
+  if (credentials === undefined || typeof credentials === 'function') return;
+  const identity = credentials as Record<string, unknown> | null;
+  if (
+    identity === null ||
+    typeof identity !== 'object' ||
+    typeof identity.accessKeyId !== 'string' ||
+    typeof identity.secretAccessKey !== 'string' ||
+    identity.accessKeyId === '' ||
+    identity.secretAccessKey === ''
+  ) {
+    throw new ConfigurationError('`credentials` must be a provider function or an object with non-empty string `accessKeyId` and `secretAccessKey`.');
+  }
+}
+
+/** The kind of a value, for messages that must not show it. */
+function typeOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+/**
+ * The endpoint as a URL, or a ConfigurationError that shows no part of it: an endpoint may carry
+ * credentials (`http://KEY:SECRET@host`), and a malformed one cannot be split safely into the
+ * parts that could be shown. The URL parser's error is not kept as `cause` for the same reason
+ * (Node's carries the whole input).
+ */
 export function parseEndpoint(endpointUrl: string): URL {
-  let url: URL;
+  const example = 'e.g. http://127.0.0.1:7480 or https://s3.eu-west-1.amazonaws.com';
+  if (typeof endpointUrl !== 'string') {
+    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) must be a string, ${example}.`);
+  }
+  // Checked before parsing, so a malformed URL with credentials gets this message too.
+  if (/^[^/?#]*:?\/\/[^/?#]*@/.test(endpointUrl) || /^[^/?#:]+:[^/?#]*@/.test(endpointUrl)) {
+    throw new ConfigurationError('`endpointUrl` (AWS_S3_ENDPOINT_URL) must not contain credentials; use accessKeyId/secretAccessKey.');
+  }
+  let url: URL | undefined;
   try {
     url = new URL(endpointUrl);
-  } catch (error) {
-    throw new ConfigurationError('`endpointUrl` (AWS_S3_ENDPOINT_URL) must be a URL with a scheme, e.g. http://127.0.0.1:7480.', { cause: error });
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined) {
+    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) is not a valid URL with a scheme, host and port, ${example}.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) must use http or https, got '${url.protocol}'.`);
+    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) must use http:// or https://, ${example}.`);
   }
   if (url.username !== '' || url.password !== '') {
     throw new ConfigurationError('`endpointUrl` (AWS_S3_ENDPOINT_URL) must not contain credentials; use accessKeyId/secretAccessKey.');
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigurationError(`\`endpointUrl\` (AWS_S3_ENDPOINT_URL) must not have a query string or fragment, ${example}.`);
   }
   return url;
 }

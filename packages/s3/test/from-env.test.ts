@@ -2,6 +2,7 @@
  * fromEnv maps each django-storages variable to its option (the only place AWS_* is read), and
  * the endpoint/region/SSL/addressing settings shape the client and the plain URLs.
  */
+import { ConfigurationError } from '@filefield/core';
 import { ENVIRONMENT_VARIABLES, fromEnv, S3Storage } from '@filefield/s3';
 
 describe('fromEnv', () => {
@@ -31,6 +32,9 @@ describe('fromEnv', () => {
       AWS_S3_CUSTOM_DOMAIN: 'cdn.example.com',
       AWS_S3_URL_PROTOCOL: 'http',
       AWS_S3_CONDITIONAL_WRITES: 'false',
+      AWS_S3_CONNECT_TIMEOUT: '2.5',
+      AWS_S3_READ_TIMEOUT: '30',
+      AWS_S3_MAX_POOL_CONNECTIONS: '20',
     });
     expect(options).toEqual({
       accessKeyId: 'AKID',
@@ -56,6 +60,9 @@ describe('fromEnv', () => {
       customDomain: 'cdn.example.com',
       urlProtocol: 'http:',
       conditionalWrites: false,
+      connectTimeout: 2500,
+      readTimeout: 30_000,
+      maxPoolConnections: 20,
     });
     expect(Object.keys(ENVIRONMENT_VARIABLES).sort()).toEqual(
       [
@@ -64,6 +71,7 @@ describe('fromEnv', () => {
         'AWS_S3_ENCRYPTION', 'AWS_S3_KMS_KEY_ID', 'AWS_S3_FILE_OVERWRITE', 'AWS_LOCATION', 'AWS_IS_GZIPPED', 'GZIP_CONTENT_TYPES',
         'AWS_S3_REGION_NAME', 'AWS_S3_ENDPOINT_URL', 'AWS_S3_USE_SSL', 'AWS_S3_ADDRESSING_STYLE', 'AWS_S3_CALLING_FORMAT',
         'AWS_S3_SIGNATURE_VERSION', 'AWS_S3_CUSTOM_DOMAIN', 'AWS_S3_URL_PROTOCOL', 'AWS_S3_CONDITIONAL_WRITES',
+        'AWS_S3_CONNECT_TIMEOUT', 'AWS_S3_READ_TIMEOUT', 'AWS_S3_MAX_POOL_CONNECTIONS',
       ].sort(),
     );
   });
@@ -75,6 +83,34 @@ describe('fromEnv', () => {
     expect(storage.fileOverwrite).toBe(true);
     expect(storage.location).toBe('');
     expect(storage.bucket).toBe('b');
+  });
+
+  it('reads timeouts in seconds as botocore does (decimals too) into milliseconds', () => {
+    const timeouts = (connect: string, read: string) => fromEnv({ AWS_S3_CONNECT_TIMEOUT: connect, AWS_S3_READ_TIMEOUT: read });
+    expect(timeouts('10', '60')).toEqual({ connectTimeout: 10_000, readTimeout: 60_000 });
+    expect(timeouts('0.5', '.25')).toEqual({ connectTimeout: 500, readTimeout: 250 });
+    // 1.005 * 1000 is 1004.9999999999999 in floating point: rounded, not truncated.
+    expect(timeouts('1.005', '2.0004')).toEqual({ connectTimeout: 1005, readTimeout: 2000 });
+    // 0 turns a limit off; a positive value never rounds down to that.
+    expect(timeouts('0', '0.0001')).toEqual({ connectTimeout: 0, readTimeout: 1 });
+    expect(fromEnv({ AWS_S3_CONNECT_TIMEOUT: ' ', AWS_S3_READ_TIMEOUT: '' })).toEqual({});
+  });
+
+  it('refuses malformed timeouts and pool sizes, naming the variable', () => {
+    for (const [name, value] of [
+      ['AWS_S3_CONNECT_TIMEOUT', '-1'],
+      ['AWS_S3_CONNECT_TIMEOUT', '10s'],
+      ['AWS_S3_READ_TIMEOUT', '1e3'],
+      ['AWS_S3_READ_TIMEOUT', 'forever'],
+      ['AWS_S3_MAX_POOL_CONNECTIONS', '0'],
+      ['AWS_S3_MAX_POOL_CONNECTIONS', '2.5'],
+      ['AWS_S3_MAX_POOL_CONNECTIONS', 'many'],
+    ]) {
+      expect(() => fromEnv({ [name]: value })).toThrow(ConfigurationError);
+      expect(() => fromEnv({ [name]: value })).toThrow(name);
+    }
+    // Beyond what a timer can wait: refused by the constructor, with the variable named.
+    expect(() => S3Storage.fromEnv({ AWS_STORAGE_BUCKET_NAME: 'b', AWS_S3_READ_TIMEOUT: '9999999' })).toThrow(/readTimeout.*AWS_S3_READ_TIMEOUT/);
   });
 
   it('lets explicit options win over the environment', () => {

@@ -4,7 +4,7 @@
  * feature (ACLs, encryption) the test checks the request the driver sent there, and the stored
  * state on the external server.
  */
-import { DeleteBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomSuffix } from '@filefield/core';
 import { BucketNotFoundError, S3Storage } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
@@ -267,6 +267,31 @@ describeOnServers('S3Storage settings', (server) => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  });
+
+  it('accepts a credentials object an S3Client has used, which the SDK marked with `$source`', async () => {
+    const { accessKeyId, secretAccessKey, ...rest } = server().options({ location: 'used-credentials' });
+    const creds = { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! };
+    const client = new S3Client({
+      endpoint: server().endpoint,
+      region: rest.region ?? 'us-east-1',
+      forcePathStyle: true,
+      credentials: creds,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: server().bucket }));
+      // What made `{ ...creds }` fail with "Invalid setting '$source'".
+      expect(Object.keys(creds)).toContain('$source');
+      const storage = new S3Storage({ ...rest, ...creds });
+      await storage.save('a.txt', 'signed with used credentials');
+      expect((await storage.open('a.txt').read()).toString()).toBe('signed with used credentials');
+      const viaCredentials = new S3Storage({ ...rest, credentials: creds });
+      expect(await viaCredentials.exists('a.txt')).toBe(true);
+    } finally {
+      client.destroy();
     }
   });
 
