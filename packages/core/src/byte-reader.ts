@@ -2,18 +2,52 @@
  * Reads exact byte counts from a stream of chunks, keeping only the unread remainder of the
  * current chunk: `read(3)` then `read()` on a streamed body without buffering the whole body
  * (except when the caller asks for all of it).
+ *
+ * A reader owns its stream. An unfinished download holds a resource the process has few of (an
+ * S3 body holds its keep-alive socket until the body ends, and a pool has about 50), so
+ * `close()` destroys the stream at once, even while a read waits on it, and a reader that is
+ * garbage-collected without `close()` has its stream destroyed by a finalizer.
  */
+import { finished } from 'node:stream';
+
+/** A stream the reader can stop: a Node Readable (an HTTP body, a file stream, a gunzip). */
+interface DestroyableStream extends AsyncIterable<Uint8Array | string> {
+  destroy(error?: Error): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Streams of readers that were dropped without close(). The registry holds the stream and never
+ * the reader, or the reader could not be collected: nothing but the stream may point back at the
+ * stream's owner. An HTTP body stays reachable from its socket in the agent's pool, so only this
+ * ends a forgotten download before the server gives up on it.
+ */
+const abandoned = new FinalizationRegistry<DestroyableStream>((stream) => {
+  if (!stream.destroyed) stream.destroy();
+});
+
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array | string>;
+  private readonly stream: DestroyableStream | undefined;
   private pending: Buffer = Buffer.alloc(0);
   private done = false;
+  /**
+   * Why the stream failed, or that it was closed: every later read fails the same way instead of
+   * looking like the end of the file.
+   */
+  private failure: { error: unknown } | undefined;
 
   constructor(source: AsyncIterable<Uint8Array | string>) {
     this.iterator = source[Symbol.asyncIterator]();
+    if (isDestroyable(source)) {
+      this.stream = source;
+      abandoned.register(this, source, this);
+    }
   }
 
   /** Up to `size` bytes (all remaining when omitted); an empty Buffer at the end. */
   async read(size?: number): Promise<Buffer> {
+    if (this.failure) throw this.failure.error;
     const parts: Buffer[] = [];
     let have = 0;
     while (size === undefined || have < size) {
@@ -26,18 +60,37 @@ export class ByteReader {
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
   }
 
-  /** Stop the underlying stream early (releases an HTTP connection or a file descriptor). */
+  /**
+   * Stop the stream now and wait until it has let go of what it held (a socket, a file
+   * descriptor). A read still waiting on the stream rejects. Destroying the stream directly,
+   * rather than through the iterator's `return()`, matters: `return()` queues behind a pending
+   * `next()`, so closing a stalled download that way would wait as long as the stall.
+   */
   async close(): Promise<void> {
     this.pending = Buffer.alloc(0);
-    if (!this.done) {
-      this.done = true;
+    const wasDone = this.done;
+    this.done = true;
+    this.failure ??= { error: new Error('The download was closed.') };
+    if (this.stream) {
+      abandoned.unregister(this);
+      await destroyAndSettle(this.stream);
+    } else if (!wasDone) {
       await this.iterator.return?.();
     }
   }
 
   private async fill(): Promise<boolean> {
     while (!this.done) {
-      const next = await this.iterator.next();
+      let next: IteratorResult<Uint8Array | string>;
+      try {
+        next = await this.iterator.next();
+      } catch (error) {
+        this.done = true;
+        this.failure ??= { error };
+        throw this.failure.error;
+      }
+      // Closed while this read waited: what arrived belongs to nobody.
+      if (this.failure) throw this.failure.error;
       if (next.done) {
         this.done = true;
         return false;
@@ -48,6 +101,25 @@ export class ByteReader {
         return true;
       }
     }
+    if (this.failure) throw this.failure.error;
     return false;
   }
+}
+
+function isDestroyable(source: AsyncIterable<Uint8Array | string>): source is DestroyableStream {
+  const candidate = source as Partial<DestroyableStream> & { on?: unknown };
+  return typeof candidate.destroy === 'function' && typeof candidate.on === 'function';
+}
+
+/** Destroy `stream` and resolve once it has closed (an HTTP body: after its socket closed). */
+function destroyAndSettle(stream: DestroyableStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.destroy();
+    try {
+      finished(stream as unknown as NodeJS.ReadableStream, () => resolve());
+    } catch {
+      // Not a stream `finished` knows; it was destroyed, which is all we can do.
+      resolve();
+    }
+  });
 }

@@ -3,11 +3,16 @@
  * stored name, streaming in both directions. Reading opens one download on first use and
  * keeps it open across `read(n)` calls; writing starts one upload on first write and pipes
  * every `write()` into it with backpressure, so memory stays bounded for any size.
+ *
+ * An open download holds a connection (S3) or a file descriptor until it ends or is closed:
+ * `close()` (or `await using`) releases it at once, and a reader dropped without either is
+ * released when it is garbage-collected (see ByteReader). A download that breaks (the server
+ * reset it, a read timeout destroyed it) fails every later read with StorageUnavailableError.
  */
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { ByteReader } from './byte-reader';
-import { FileModeError } from './errors';
+import { FileFieldError, FileModeError, OperationAbortedError, StorageUnavailableError } from './errors';
 
 export type OpenMode = 'r' | 'rb' | 'w' | 'wb';
 
@@ -16,12 +21,16 @@ export interface StorageFileBackend {
   createReadStream(name: string): Promise<Readable>;
   /** Stream `body` to exactly `name`, replacing any existing file. */
   writeStream(name: string, body: Readable): Promise<void>;
+  /** Cancels the file object's downloads and uploads. */
+  signal?: AbortSignal;
 }
 
-export class StorageFile {
+export class StorageFile implements AsyncDisposable {
   readonly name: string;
   readonly mode: OpenMode;
   private reader: ByteReader | undefined;
+  /** The download `read()` is starting, shared so concurrent first reads make one request. */
+  private opening: Promise<ByteReader> | undefined;
   private upload: { body: PassThrough; done: Promise<void>; failure?: unknown } | undefined;
   private closed = false;
 
@@ -48,8 +57,9 @@ export class StorageFile {
     if (size !== undefined && (!Number.isInteger(size) || size < 0)) {
       throw new RangeError(`read(size) needs a non-negative integer, got ${size}.`);
     }
-    this.reader ??= new ByteReader(await this.backend.createReadStream(this.name));
-    return this.reader.read(size);
+    const reader = this.reader ?? (await this.openReader());
+    if (this.backend.signal?.aborted) await this.stopAborted(reader);
+    return this.reading('read', reader.read(size));
   }
 
   /** The whole file in chunks of `chunkSize` bytes, from the start, in a fresh download. */
@@ -59,10 +69,12 @@ export class StorageFile {
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
       throw new RangeError(`chunks(chunkSize) needs a positive integer, got ${chunkSize}.`);
     }
-    const reader = new ByteReader(await this.backend.createReadStream(this.name));
+    // Breaking out of a for-await loop runs the finally below, which releases the download.
+    const reader = await this.download();
     try {
       for (;;) {
-        const chunk = await reader.read(chunkSize);
+        if (this.backend.signal?.aborted) await this.stopAborted(reader);
+        const chunk = await this.reading('read', reader.read(chunkSize));
         if (chunk.byteLength === 0) return;
         yield chunk;
       }
@@ -82,18 +94,54 @@ export class StorageFile {
     }
   }
 
-  /** Finish the upload (creating an empty file if nothing was written) or stop the download. */
+  /**
+   * Finish the upload (creating an empty file if nothing was written) or stop the download,
+   * releasing its connection or file descriptor before it resolves.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.readable) {
-      await this.reader?.close();
+      // A download still being opened is stopped by openReader() when it arrives.
+      const reader = this.reader;
       this.reader = undefined;
+      await reader?.close();
       return;
     }
     const upload = this.startUpload();
     upload.body.end();
     await upload.done;
+  }
+
+  /**
+   * `await using file = storage.open(name)`: close() when the block ends, however it ends. For a
+   * writer that finishes the upload, as close() does.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private openReader(): Promise<ByteReader> {
+    this.opening ??= this.download().then(
+      (reader) => {
+        if (this.closed) {
+          void reader.close();
+          throw this.closedError('read');
+        }
+        this.reader = reader;
+        return reader;
+      },
+      (error: unknown) => {
+        // Nothing was opened (a missing file, say): the next read() tries again.
+        this.opening = undefined;
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private async download(): Promise<ByteReader> {
+    return new ByteReader(await this.backend.createReadStream(this.name));
   }
 
   private startUpload() {
@@ -112,7 +160,42 @@ export class StorageFile {
     return this.upload;
   }
 
+  /**
+   * A read of the download, its failure said in filefield's terms: once the file's signal fired,
+   * the destroyed stream's error reads as aborted; a stream that broke on its own (a reset
+   * connection, a read timeout, a destroyed body) as StorageUnavailableError, never as the end
+   * of the file; a read close() cut short as FileModeError.
+   */
+  private async reading<T>(operation: string, pending: Promise<T>): Promise<T> {
+    const { signal } = this.backend;
+    try {
+      return await pending;
+    } catch (error) {
+      if (signal?.aborted && !(error instanceof OperationAbortedError)) {
+        throw new OperationAbortedError(`${operation} '${this.name}' was aborted.`, { cause: signal.reason });
+      }
+      if (error instanceof FileFieldError) throw error;
+      if (this.closed) throw new FileModeError(`Cannot ${operation} '${this.name}': the file was closed during the read.`);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StorageUnavailableError(`The download of '${this.name}' was interrupted (${reason}); open the file again to read it.`, { cause: error });
+    }
+  }
+
+  /**
+   * A signal that fired between reads stops the download here: drivers whose streams do not
+   * listen to the signal (files, memory) would otherwise go on reading. Only called once it
+   * fired: an await on every read would let close() slip in between the check and the read.
+   */
+  private async stopAborted(reader: ByteReader): Promise<never> {
+    await reader.close();
+    throw new OperationAbortedError(`read '${this.name}' was aborted.`, { cause: this.backend.signal?.reason });
+  }
+
+  private closedError(operation: string): FileModeError {
+    return new FileModeError(`Cannot ${operation} '${this.name}': the file is closed.`);
+  }
+
   private assertOpen(operation: string): void {
-    if (this.closed) throw new FileModeError(`Cannot ${operation} '${this.name}': the file is closed.`);
+    if (this.closed) throw this.closedError(operation);
   }
 }
