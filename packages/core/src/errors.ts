@@ -68,6 +68,24 @@ export class StorageUnavailableError extends FileFieldError {
   }
 }
 
+/**
+ * The storage did not answer in time (connect or read timeout). A subclass of
+ * StorageUnavailableError: code that retries on unavailability retries on this too.
+ */
+export class StorageTimeoutError extends StorageUnavailableError {
+  override readonly code: string = 'E_STORAGE_TIMEOUT';
+}
+
+/**
+ * The caller's AbortSignal fired: the operation stopped, and what it had started was undone
+ * (a partial upload aborted, its socket released). `cause` is the signal's reason.
+ */
+export class OperationAbortedError extends FileFieldError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_ABORTED', message, options);
+  }
+}
+
 /** A file object was used in a way its mode does not allow (read on 'w', write on 'r', use after close). */
 export class FileModeError extends FileFieldError {
   constructor(message: string) {

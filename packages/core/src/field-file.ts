@@ -8,7 +8,7 @@ import { type Content, contentName, knownSize } from './content';
 import { FileFieldError, NoFileError } from './errors';
 import type { FileFieldDefinition } from './field';
 import { validateFileName } from './names';
-import type { NameClaim, Storage } from './storage';
+import type { CallOptions, NameClaim, Storage } from './storage';
 import type { OpenMode, StorageFile } from './storage-file';
 
 /** What an ORM adapter provides: how a FieldFile's row is written, and the ledger behind it. */
@@ -27,7 +27,7 @@ export interface FieldFileHost<T = any> {
   abandon?(instance: T, field: FileFieldDefinition<T>, name: string): Promise<void>;
 }
 
-export interface FieldFileSaveOptions {
+export interface FieldFileSaveOptions extends CallOptions {
   /** Persist the owning row afterwards (default true, like Django's `save=True`). */
   save?: boolean;
 }
@@ -84,30 +84,43 @@ export class FieldFile<T = any> {
     return this.currentName !== null && this.storage.exists(this.currentName);
   }
 
-  /** (Re)open the file from its start; returns this, like Django. */
-  open(mode: OpenMode = 'r'): this {
+  /**
+   * (Re)open the file from its start; returns this, like Django. The reader stays open for the
+   * next `read()` until `close()`: see "Reading safely" in the README.
+   */
+  open(mode: OpenMode = 'r', options: CallOptions = {}): this {
     const name = this.requireName();
     void this.file?.close();
-    this.file = this.storage.open(name, mode);
+    this.file = this.storage.open(name, mode, options);
     return this;
   }
 
-  /** Up to `size` bytes from the current position (opening the file if needed); the rest when omitted. */
+  /**
+   * Up to `size` bytes from the current position (opening the file if needed); the rest when
+   * omitted. Like Django, the download stays open for the next call, holding a connection or a
+   * file descriptor: read to the end, `close()`, or use `await using file = field.open()`.
+   */
   async read(size?: number): Promise<Buffer> {
     if (!this.file) this.open();
     return this.file!.read(size);
   }
 
-  /** The whole file in chunks, from the start, streamed. */
-  async *chunks(chunkSize = 64 * 1024): AsyncGenerator<Buffer> {
+  /** The whole file in chunks, from the start, streamed; leaving the loop early closes the download. */
+  async *chunks(chunkSize = 64 * 1024, options: CallOptions = {}): AsyncGenerator<Buffer> {
     const name = this.requireName();
-    yield* this.storage.open(name, 'r').chunks(chunkSize);
+    yield* this.storage.open(name, 'r', options).chunks(chunkSize);
   }
 
+  /** Stop the download `read()` opened (its connection is released before this resolves). */
   async close(): Promise<void> {
     const file = this.file;
     this.file = undefined;
     await file?.close();
+  }
+
+  /** `await using file = row.avatar.open()`: close() when the block ends, however it ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
@@ -127,7 +140,7 @@ export class FieldFile<T = any> {
     }
     const generated = this.field.generateFilename(this.instance, requested);
     const claim = this.host?.nameClaim?.(this.instance, this.field);
-    const stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength, claim });
+    const stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength, claim, signal: options.signal });
     const previous = this.currentName;
     this.name = this.field.assertStorable(stored);
     this.cachedSize = knownSize(content);
@@ -158,7 +171,7 @@ export class FieldFile<T = any> {
     await this.close();
     if (!this.host) {
       if (options.save ?? true) await this.persist();
-      if (!this.field.isDefault(name)) await this.storage.delete(name);
+      if (!this.field.isDefault(name)) await this.storage.delete(name, { signal: options.signal });
       this.name = null;
       return;
     }

@@ -11,7 +11,9 @@ export {
   FileNotFoundError,
   LedgerError,
   NoFileError,
+  OperationAbortedError,
   PermissionDeniedError,
+  StorageTimeoutError,
   StorageUnavailableError,
   SuspiciousFileOperation,
 } from './errors';
@@ -20,5 +22,5 @@ export { FieldFile, type FieldFileHost, type FieldFileSaveOptions } from './fiel
 export { alternativeName, getValidFileName, joinName, randomSuffix, splitName, validateFileName } from './names';
 export { DEFAULT_STORAGE, StorageRegistry, storages, type StorageRef } from './registry';
 export * from './lifecycle';
-export { Storage, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
+export { Storage, type CallOptions, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
 export { StorageFile, type OpenMode } from './storage-file';

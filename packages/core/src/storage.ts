@@ -9,13 +9,15 @@
  * - `writeObject(..., { exclusive: true })` never replaces an existing file: it throws
  *   `FileExistsError` and the existing file is unchanged;
  * - bodies are streamed; nothing holds a whole file in memory (except MemoryStorage itself);
- * - `listObjects` of a directory that does not exist gives empty lists.
+ * - `listObjects` of a directory that does not exist gives empty lists;
+ * - an operation given an AbortSignal that fires stops, undoes what it started (a partial
+ *   upload) and rejects with `OperationAbortedError` (`abortable` below maps the rejection).
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { type Content, type ContentSource, toContentSource } from './content';
-import { ConfigurationError, FileExistsError, FileNameTooLongError, SuspiciousFileOperation } from './errors';
+import { ConfigurationError, FileExistsError, FileNameTooLongError, OperationAbortedError, SuspiciousFileOperation } from './errors';
 import { alternativeName, firstCandidate, getValidFileName, joinName, splitName, validateFileName } from './names';
 import { type OpenMode, StorageFile } from './storage-file';
 
@@ -41,7 +43,13 @@ export interface NameClaim {
   release(name: string): Promise<void>;
 }
 
-export interface SaveOptions {
+/** Options every storage call takes. */
+export interface CallOptions {
+  /** Cancels the call: it rejects with OperationAbortedError and leaves nothing half-done. */
+  signal?: AbortSignal;
+}
+
+export interface SaveOptions extends CallOptions {
   /** The longest name the caller can store (a column's length); names are shortened to fit. */
   maxLength?: number;
   /**
@@ -68,7 +76,7 @@ export interface NameLimits {
 /** Deletions `deleteMany` runs at once with the one-by-one fallback. */
 const DELETE_CONCURRENCY = 8;
 
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   /** Fail with FileExistsError instead of replacing an existing file. */
   exclusive: boolean;
 }
@@ -113,16 +121,17 @@ export abstract class Storage {
    */
   async save(name: string, content: Content, options: SaveOptions = {}): Promise<string> {
     this.checkName(name);
+    const { maxLength, claim, signal } = options;
+    throwIfAborted(signal, 'save', name);
     const source = await toContentSource(content);
-    const { maxLength, claim } = options;
     let stored: string;
     if (this.fileOverwrite && !claim) {
       stored = this.checkName(truncateToFit(name, maxLength));
-      await this.writeObject(stored, source, { exclusive: false });
+      await abortable(signal, 'save', stored, () => this.writeObject(stored, source, { exclusive: false, signal }));
     } else if (!source.replayable) {
       stored = claim ? await this.claimAvailableName(name, maxLength, claim) : await this.getAvailableName(name, maxLength);
       try {
-        await this.writeExclusively(stored, source, name);
+        await abortable(signal, 'save', stored, () => this.writeExclusively(stored, source, name, signal));
       } catch (error) {
         // Taken by another writer: not ours to clean up. Any other failure may have left bytes
         // behind, so the claim stays and expires into the sweeper's hands.
@@ -130,19 +139,24 @@ export abstract class Storage {
         throw error;
       }
     } else {
-      stored = await this.saveUnderFreeName(name, source, maxLength, claim);
+      stored = await this.saveUnderFreeName(name, source, maxLength, claim, signal);
     }
     // A driver (or a subclass overriding getAvailableName) must not hand back an unsafe name.
     return this.checkName(stored);
   }
 
-  /** A file object for sequential reading ('r') or writing ('w', replaces the file). */
-  open(name: string, mode: OpenMode = 'r'): StorageFile {
+  /**
+   * A file object for sequential reading ('r') or writing ('w', replaces the file). A `signal`
+   * cancels every download or upload the file object makes.
+   */
+  open(name: string, mode: OpenMode = 'r', options: CallOptions = {}): StorageFile {
     this.checkName(name);
+    const { signal } = options;
     return new StorageFile(
       {
-        createReadStream: (fileName) => this.readObject(fileName),
-        writeStream: (fileName, body) => this.writeObjectFromStream(fileName, body),
+        createReadStream: (fileName) => abortable(signal, 'read', fileName, () => this.readObject(fileName, { signal })),
+        writeStream: (fileName, body) => abortable(signal, 'save', fileName, () => this.writeObjectFromStream(fileName, body, signal)),
+        signal,
       },
       name,
       mode,
@@ -150,8 +164,9 @@ export abstract class Storage {
   }
 
   /** A stream of the whole file; `FileNotFoundError` when it does not exist. */
-  async createReadStream(name: string): Promise<Readable> {
-    return this.readObject(this.checkName(name));
+  async createReadStream(name: string, options: CallOptions = {}): Promise<Readable> {
+    this.checkName(name);
+    return abortable(options.signal, 'read', name, () => this.readObject(name, { signal: options.signal }));
   }
 
   async exists(name: string): Promise<boolean> {
@@ -159,8 +174,9 @@ export abstract class Storage {
   }
 
   /** Delete the file; deleting a name that does not exist is not an error. */
-  async delete(name: string): Promise<void> {
-    return this.deleteObject(this.checkName(name));
+  async delete(name: string, options: CallOptions = {}): Promise<void> {
+    this.checkName(name);
+    return abortable(options.signal, 'delete', name, () => this.deleteObject(name, { signal: options.signal }));
   }
 
   /**
@@ -168,11 +184,18 @@ export abstract class Storage {
    * failure is reported in `failed` with its error, so a caller can retry just those. Drivers
    * with a bulk request (S3 DeleteObjects) use it; the others delete a few at a time.
    */
-  async deleteMany(names: Iterable<string>): Promise<DeleteManyResult> {
+  async deleteMany(names: Iterable<string>, options: CallOptions = {}): Promise<DeleteManyResult> {
     const unique = [...new Set(names)];
     for (const name of unique) this.checkName(name);
+    throwIfAborted(options.signal, 'deleteMany', undefined);
     if (unique.length === 0) return { deleted: [], failed: [] };
-    return this.deleteObjects(unique);
+    const result = await this.deleteObjects(unique, { signal: options.signal });
+    const { signal } = options;
+    if (signal?.aborted) {
+      // What the driver could not finish reads as aborted, not as the driver's low-level error.
+      for (const failure of result.failed) failure.error = abortedError(signal, 'deleteMany', failure.name, failure.error);
+    }
+    return result;
   }
 
   async size(name: string): Promise<number> {
@@ -256,9 +279,9 @@ export abstract class Storage {
   // ---- driver primitives: names are validated; see the rules at the top of this file ----
 
   protected abstract writeObject(name: string, source: ContentSource, options: WriteOptions): Promise<void>;
-  protected abstract readObject(name: string): Promise<Readable>;
+  protected abstract readObject(name: string, options: CallOptions): Promise<Readable>;
   protected abstract objectExists(name: string): Promise<boolean>;
-  protected abstract deleteObject(name: string): Promise<void>;
+  protected abstract deleteObject(name: string, options: CallOptions): Promise<void>;
   protected abstract objectSize(name: string): Promise<number>;
   protected abstract objectUrl(name: string): Promise<string>;
   protected abstract objectModifiedTime(name: string): Promise<Date>;
@@ -287,14 +310,15 @@ export abstract class Storage {
   }
 
   /** `deleteMany` for validated, distinct names: a few `deleteObject` calls at a time. */
-  protected async deleteObjects(names: string[]): Promise<DeleteManyResult> {
+  protected async deleteObjects(names: string[], options: CallOptions = {}): Promise<DeleteManyResult> {
     const limit = pLimit(DELETE_CONCURRENCY);
     const result: DeleteManyResult = { deleted: [], failed: [] };
     await Promise.all(
       names.map((name) =>
         limit(async () => {
           try {
-            await this.deleteObject(name);
+            options.signal?.throwIfAborted();
+            await this.deleteObject(name, options);
             result.deleted.push(name);
           } catch (error) {
             result.failed.push({ name, error });
@@ -320,13 +344,21 @@ export abstract class Storage {
     throw noFreeName(name);
   }
 
-  private async saveUnderFreeName(name: string, source: ContentSource, maxLength: number | undefined, claim: NameClaim | undefined): Promise<string> {
+  private async saveUnderFreeName(
+    name: string,
+    source: ContentSource,
+    maxLength: number | undefined,
+    claim: NameClaim | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     let candidate = firstCandidate(name, maxLength);
     for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt += 1) {
       this.checkName(candidate);
+      throwIfAborted(signal, 'save', candidate);
       if (!claim || (await claim.claim(candidate))) {
         try {
-          await this.writeObject(candidate, source, { exclusive: true });
+          const current = candidate;
+          await abortable(signal, 'save', current, () => this.writeObject(current, source, { exclusive: true, signal }));
           return candidate;
         } catch (error) {
           if (!(error instanceof FileExistsError)) throw error;
@@ -338,9 +370,9 @@ export abstract class Storage {
     throw noFreeName(name);
   }
 
-  private async writeExclusively(name: string, source: ContentSource, requested: string): Promise<void> {
+  private async writeExclusively(name: string, source: ContentSource, requested: string, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.writeObject(name, source, { exclusive: true });
+      await this.writeObject(name, source, { exclusive: true, signal });
     } catch (error) {
       if (!(error instanceof FileExistsError)) throw error;
       throw new FileExistsError(
@@ -352,10 +384,36 @@ export abstract class Storage {
     }
   }
 
-  private writeObjectFromStream(name: string, body: Readable): Promise<void> {
+  private writeObjectFromStream(name: string, body: Readable, signal: AbortSignal | undefined): Promise<void> {
     const source: ContentSource = { size: undefined, replayable: false, buffer: undefined, stream: () => body };
-    return this.writeObject(name, source, { exclusive: false });
+    return this.writeObject(name, source, { exclusive: false, signal });
   }
+}
+
+/** Reject at once when `signal` has fired. */
+function throwIfAborted(signal: AbortSignal | undefined, operation: string, name: string | undefined): void {
+  if (signal?.aborted) throw abortedError(signal, operation, name, undefined);
+}
+
+/**
+ * Run a driver call under `signal`: once it fired, whatever the call rejects with (an SDK
+ * AbortError, a destroyed stream) becomes one OperationAbortedError naming the caller's operation.
+ */
+export async function abortable<T>(signal: AbortSignal | undefined, operation: string, name: string | undefined, call: () => Promise<T>): Promise<T> {
+  throwIfAborted(signal, operation, name);
+  try {
+    return await call();
+  } catch (error) {
+    if (signal?.aborted && !(error instanceof OperationAbortedError)) throw abortedError(signal, operation, name, error);
+    throw error;
+  }
+}
+
+/** The error an aborted call ends with; its cause is the signal's reason (the caller's own value). */
+export function abortedError(signal: AbortSignal, operation: string, name: string | undefined, driverError: unknown): OperationAbortedError {
+  if (driverError instanceof OperationAbortedError) return driverError;
+  const what = name === undefined ? operation : `${operation} '${name}'`;
+  return new OperationAbortedError(`${what} was aborted.`, { cause: signal.reason });
 }
 
 /** Shorten the stem so `name` fits `maxLength` (used when overwriting, where no suffix is added). */

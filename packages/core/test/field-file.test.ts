@@ -6,6 +6,7 @@ import {
   FileFieldDefinition,
   MemoryStorage,
   NoFileError,
+  OperationAbortedError,
   StorageRegistry,
   SuspiciousFileOperation,
 } from '@filefield/core';
@@ -14,7 +15,7 @@ class Row {
   id?: number;
 }
 
-function setup(options: ConstructorParameters<typeof FileFieldDefinition>[2] = {}) {
+function setup(options: ConstructorParameters<typeof FileFieldDefinition<Row>>[2] = {}) {
   const storage = new MemoryStorage();
   const field = new FileFieldDefinition<Row>('MyStorage', 'normal', { uploadTo: 'tests', storage, ...options });
   const persisted: Array<string | null> = [];
@@ -148,6 +149,24 @@ describe('FieldFile', () => {
     expect(storage.names()).toEqual(['default.txt']);
     await expect(new FieldFile(new Row(), field, 'default.txt').delete()).rejects.toThrow(/not attached to an ORM adapter/);
     expect(storage.names()).toEqual(['default.txt']);
+  });
+
+  it('passes an AbortSignal to the storage: an aborted save keeps the old name and persists nothing', async () => {
+    const { file, storage, persisted } = setup();
+    await file.save('a.txt', 'first');
+    const fired = AbortSignal.abort();
+    await expect(file.save('b.txt', 'second', { signal: fired })).rejects.toBeInstanceOf(OperationAbortedError);
+    expect(file.name).toBe('tests/a.txt');
+    expect(persisted).toEqual(['tests/a.txt']);
+    expect(storage.names()).toEqual(['tests/a.txt']);
+    await expect(file.open('r', { signal: fired }).read()).rejects.toBeInstanceOf(OperationAbortedError);
+    await file.close();
+    await expect(file.chunks(2, { signal: fired }).next()).rejects.toBeInstanceOf(OperationAbortedError);
+
+    const hostless = new FieldFile(new Row(), new FileFieldDefinition<Row>('MyStorage', 'normal', { storage }), 'tests/a.txt');
+    await expect(hostless.delete({ save: false, signal: fired })).rejects.toBeInstanceOf(OperationAbortedError);
+    expect(hostless.name).toBe('tests/a.txt');
+    expect(storage.names()).toEqual(['tests/a.txt']);
   });
 
   it('says what to do when saving the row is impossible without an adapter', async () => {

@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ContentFile, LocalFile } from '../content';
-import { FileExistsError, FileModeError, FileNameTooLongError, FileNotFoundError, SuspiciousFileOperation } from '../errors';
+import { FileExistsError, FileModeError, FileNameTooLongError, FileNotFoundError, OperationAbortedError, SuspiciousFileOperation } from '../errors';
 import { randomSuffix } from '../names';
 import type { Storage } from '../storage';
 
@@ -226,6 +226,34 @@ export function describeStorage(label: string, factory: StorageFactory, options:
       for (const name of names) expect(await storage.exists(name)).toBe(false);
       expect(await storage.deleteMany([])).toEqual({ deleted: [], failed: [] });
       await expect(storage.deleteMany(['../escape.txt'])).rejects.toBeInstanceOf(SuspiciousFileOperation);
+    }, timeout);
+
+    it('honours an AbortSignal: a fired one sends nothing, one fired between reads ends the download', async () => {
+      const fired = AbortSignal.abort(new Error('gave up'));
+      const name = `${dir}/aborted.txt`;
+      for (const call of [
+        () => storage.save(name, 'never', { signal: fired }),
+        () => storage.open(name, 'r', { signal: fired }).read(),
+        () => storage.createReadStream(name, { signal: fired }),
+        () => storage.delete(name, { signal: fired }),
+        () => storage.deleteMany([name], { signal: fired }),
+      ]) {
+        const error = await call().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OperationAbortedError);
+        expect(error).toMatchObject({ code: 'E_ABORTED', cause: fired.reason });
+      }
+      expect(await storage.exists(name)).toBe(false);
+
+      await storage.save(name, 'kept');
+      await expect(storage.delete(name, { signal: fired })).rejects.toBeInstanceOf(OperationAbortedError);
+      expect(await storage.exists(name)).toBe(true);
+      const controller = new AbortController();
+      const file = storage.open(name, 'r', { signal: controller.signal });
+      expect((await file.read(1)).toString()).toBe('k');
+      controller.abort();
+      await expect(file.read()).rejects.toBeInstanceOf(OperationAbortedError);
+      await file.close();
+      expect((await storage.open(name).read()).toString()).toBe('kept');
     }, timeout);
 
     it('walks every file under a prefix, with its modification time', async () => {
