@@ -6,16 +6,26 @@
  * HEAD-then-PUT serialised per key inside this process (see `KeyLocks`); that fallback cannot
  * stop another process writing the same key between the HEAD and the PUT.
  */
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { randomSuffix } from '@filefield/core';
 import { s3StatusCode } from './errors';
 
-/** Probe whether `bucket` honours If-None-Match on PutObject; leaves no object behind. */
-export async function probeConditionalWrites(client: S3Client, bucket: string, prefix: string): Promise<boolean> {
+/** The user metadata key (`x-amz-meta-filefield-write`) holding an exclusive write's token. */
+export const WRITE_TOKEN_METADATA = 'filefield-write';
+
+/** The headers an upload sends besides its body (SSE, ACL, object parameters). */
+export type UploadHeaders = Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body' | 'ContentLength' | 'ContentType'>;
+
+/**
+ * Probe whether `bucket` honours If-None-Match on PutObject; leaves no object behind. The probe
+ * sends `headers` like a real upload, so a bucket policy that demands encryption accepts it.
+ */
+export async function probeConditionalWrites(client: S3Client, bucket: string, prefix: string, headers: UploadHeaders = {}): Promise<boolean> {
   const key = `${prefix ? `${prefix}/` : ''}.filefield-probe-${randomSuffix(16)}`;
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 }));
+  const put = { ...headers, Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0 };
+  await client.send(new PutObjectCommand(put));
   try {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }));
+    await client.send(new PutObjectCommand({ ...put, IfNoneMatch: '*' }));
     return false;
   } catch (error) {
     if (isPreconditionFailure(error)) return true;
@@ -24,6 +34,18 @@ export async function probeConditionalWrites(client: S3Client, bucket: string, p
     throw error;
   } finally {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
+  }
+}
+
+/** Whether the object at `key` was written by the exclusive write holding `token`. */
+export async function isThisWrite(client: S3Client, bucket: string, key: string, token: string, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return head.Metadata?.[WRITE_TOKEN_METADATA] === token;
+  } catch (error) {
+    // Deleted meanwhile: then it was not ours to keep either; the caller reports the 412.
+    if (s3StatusCode(error) === 404) return false;
+    throw error;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   FileFieldError,
   FileNotFoundError,
   PermissionDeniedError,
+  StorageTimeoutError,
   StorageUnavailableError,
 } from '@filefield/core';
 
@@ -39,9 +40,71 @@ interface SdkErrorShape {
   name?: string;
   code?: string;
   Code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
   $fault?: string;
   errors?: unknown[];
+  cause?: unknown;
+  message?: string;
+  filefieldTimeout?: TimeoutKind;
+}
+
+/** Which limit ended a request. */
+export type TimeoutKind = 'connect' | 'read' | 'request' | 'system' | 'server' | 'unknown';
+
+/**
+ * The error the built client's agents fail a connection with when it is not established within
+ * `connectTimeout`. Named `TimeoutError` as the SDK's own timeouts are, so the SDK retries it.
+ */
+export function connectTimeoutError(host: string, port: number | string, timeoutMs: number, tls: boolean): Error {
+  const error = new Error(
+    `filefield: no connection to ${host}:${port} within connectTimeout (${timeoutMs} ms${tls ? ', TLS handshake included' : ''}).`,
+  ) as Error & SdkErrorShape;
+  error.name = 'TimeoutError';
+  error.filefieldTimeout = 'connect';
+  return error;
+}
+
+/**
+ * Which timeout ended an SDK call, if one did. @smithy/node-http-handler names its timeouts
+ * `TimeoutError` but also renames ECONNRESET and EPIPE failures so (to have the SDK retry them):
+ * those are connection failures, not timeouts.
+ */
+export function timeoutKind(error: unknown, depth = 0): TimeoutKind | undefined {
+  if (error === null || typeof error !== 'object' || depth > 5) return undefined;
+  const shape = error as SdkErrorShape;
+  if (shape.filefieldTimeout !== undefined) return shape.filefieldTimeout;
+  const message = typeof shape.message === 'string' ? shape.message : '';
+  if (message.includes('filefield: no connection to') || message.includes('did not establish a connection with the server within')) return 'connect';
+  if (/timed out after \d+ ms of inactivity/.test(message)) return 'read';
+  if (/exceeded the configured \d+ ms requestTimeout/.test(message)) return 'request';
+  const code = s3ErrorCode(error);
+  if (code === 'RequestTimeout' || code === 'RequestTimeoutException') return 'server';
+  if (shape.code === 'ECONNRESET' || shape.code === 'EPIPE') return undefined;
+  if (code === 'ETIMEDOUT') return 'system';
+  if (shape.name === 'TimeoutError') return 'unknown';
+  if (shape.cause !== undefined) return timeoutKind(shape.cause, depth + 1);
+  if (Array.isArray(shape.errors) && shape.errors.length > 0) return timeoutKind(shape.errors[0], depth + 1);
+  return undefined;
+}
+
+function timeoutDetail(kind: TimeoutKind, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  const ms = /(\d+) ms/.exec(message)?.[1];
+  const limit = ms === undefined ? '' : `${ms} ms, `;
+  switch (kind) {
+    case 'connect':
+      return `no connection within connectTimeout (${limit}AWS_S3_CONNECT_TIMEOUT)`;
+    case 'read':
+      return `the server sent nothing for readTimeout (${limit}AWS_S3_READ_TIMEOUT)`;
+    case 'request':
+      return `the request ran longer than the client's requestTimeout${ms === undefined ? '' : ` (${ms} ms)`}`;
+    case 'system':
+      return "the operating system's TCP timeout expired (ETIMEDOUT)";
+    case 'server':
+      return 'the server gave up waiting for the request (RequestTimeout)';
+    default:
+      return 'the SDK reported a timeout';
+  }
 }
 
 const NETWORK_CODES = new Set([
@@ -97,6 +160,14 @@ export function mapS3Error(error: unknown, context: S3CallContext): Error {
   const named = code !== undefined && code !== 'Unknown' ? code : undefined;
   const detail = [named, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ') || 'unknown error';
 
+  const timeout = timeoutKind(error);
+  if (timeout !== undefined) {
+    const attempts = (error as SdkErrorShape).$metadata?.attempts;
+    return new StorageTimeoutError(
+      `S3 ${context.operation} on ${where} timed out: ${timeoutDetail(timeout, error)}${attempts !== undefined && attempts > 1 ? `, on each of ${attempts} attempts` : ''}.`,
+      { cause: error },
+    );
+  }
   if (code === 'NoSuchBucket') return new BucketNotFoundError(context.bucket, { cause: error });
   if (code === 'NoSuchKey' || ((code === 'NotFound' || status === 404) && context.name !== undefined)) {
     return new FileNotFoundError(context.name ?? context.key ?? '', { cause: error });
@@ -127,7 +198,24 @@ export function mapS3Error(error: unknown, context: S3CallContext): Error {
       cause: error,
     });
   }
+  // The connection broke while the answer arrived (reset after the status line): the SDK reports
+  // a response it could not parse, with no status, which is no caller's error.
+  if (status === undefined && isBrokenResponse(error)) {
+    return new StorageUnavailableError(`S3 ${context.operation} on ${where} failed: the connection broke during the server's answer.`, {
+      cause: error,
+    });
+  }
   // Not an answer from S3 (e.g. the body stream failed): the caller's own error, unchanged.
   if (status === undefined && error instanceof Error) return error;
   return new FileFieldError('E_S3', `S3 ${context.operation} on ${where} failed (${detail}).`, { cause: error });
+}
+
+/** A failure of the connection (reset, refused, timed out) rather than an answer from S3. */
+export function isNetworkFailure(error: unknown): boolean {
+  const code = s3ErrorCode(error);
+  return code !== undefined && NETWORK_CODES.has(code) && s3StatusCode(error) === undefined;
+}
+
+function isBrokenResponse(error: unknown): boolean {
+  return error instanceof Error && '$metadata' in error && /\b(aborted|socket hang up)\b/.test(error.message);
 }

@@ -2,7 +2,8 @@
  * Files in an S3 bucket (AWS, radosgw, MinIO, s3rver), with django-storages' settings.
  * Names are stored under `location/` as keys. Reads are one streamed GET; uploads are one
  * PutObject when small and of known size, multipart otherwise; unique names use conditional
- * writes where the server honours them (see conditional-writes.ts).
+ * writes where the server honours them (see conditional-writes.ts). Every call takes the
+ * caller's AbortSignal; uploads of streams that can be reopened are retried (see retries.ts).
  */
 import {
   CreateBucketCommand,
@@ -19,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  type CallOptions,
   type ContentSource,
   type DeleteManyResult,
   type DirectoryListing,
@@ -29,14 +31,16 @@ import {
   type WriteOptions,
 } from '@filefield/core';
 import { lookup as mimeLookup } from 'mime-types';
+import { randomUUID } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { buildClient, DEFAULT_REGION } from './client';
-import { isPreconditionFailure, probeConditionalWrites, processKeyLocks } from './conditional-writes';
+import { isPreconditionFailure, isThisWrite, probeConditionalWrites, processKeyLocks, WRITE_TOKEN_METADATA } from './conditional-writes';
 import { mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
 import { fromEnv } from './from-env';
 import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
 import { presignV2 } from './signature-v2';
+import { UploadRetries } from './retries';
 import { type UploadBody, type UploadPlan, uploadBody } from './upload';
 import { bucketUrlBase, bucketUrlBaseFromClient, encodeKey } from './urls';
 
@@ -54,6 +58,7 @@ export class S3Storage extends Storage {
   private plainUrlBase: string | Promise<string> | undefined;
   private conditionalWriteSupport: Promise<boolean> | undefined;
   private bucketReady: Promise<void> | undefined;
+  private readonly retries: UploadRetries;
 
   constructor(options: S3StorageOptions) {
     const settings = resolveOptions(options);
@@ -62,6 +67,7 @@ export class S3Storage extends Storage {
     this.bucket = settings.bucket;
     this.location = settings.location;
     this.client = options.client ?? buildClient(options);
+    this.retries = new UploadRetries(() => this.client.config.maxAttempts());
     if (settings.conditionalWrites !== 'auto') this.conditionalWriteSupport = Promise.resolve(settings.conditionalWrites);
     if (settings.customDomain !== undefined) {
       this.plainUrlBase = `${settings.urlProtocol}//${settings.customDomain}/`;
@@ -96,37 +102,40 @@ export class S3Storage extends Storage {
    * Whether exclusive writes are atomic on this server (If-None-Match honoured), from the
    * `conditionalWrites` option or a one-time probe.
    */
-  conditionalWritesSupported(): Promise<boolean> {
-    this.conditionalWriteSupport ??= this.call('probe conditional writes', undefined, () =>
-      probeConditionalWrites(this.client, this.bucket, this.location),
-    ).catch((error: unknown) => {
-      this.conditionalWriteSupport = undefined;
-      throw error;
-    });
-    return this.conditionalWriteSupport;
+  async conditionalWritesSupported(): Promise<boolean> {
+    return this.call('check conditional writes', undefined, () => this.probeOnce());
   }
 
   protected async writeObject(name: string, source: ContentSource, options: WriteOptions): Promise<void> {
+    const { signal } = options;
     await this.ready();
     const key = this.key(name);
-    const plan = this.uploadPlan(name, key);
+    const plan = this.uploadPlan(name, key, signal);
+    // The SDK resends buffers by itself; a stream it consumed can only be resent by opening it again.
+    const retried = !source.buffer && source.replayable;
+    const attempt = (write: () => Promise<void>) => this.call('save', name, () => (retried ? this.retries.run(write, signal) : write()));
     if (!options.exclusive) {
-      await this.call('upload', name, () => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
+      await attempt(() => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
       return;
     }
-    if (await this.conditionalWritesSupported()) {
-      await this.writeConditionally(name, key, plan, source);
+    // The probe is shared by concurrent saves: one caller's signal stops its own wait, not the probe.
+    if (await this.call('save', name, () => untilAborted(this.probeOnce(), signal))) {
+      // One token for every try: a retry must recognise what an earlier try of it wrote.
+      const token = { value: randomUUID(), tries: 0 };
+      await attempt(() => this.writeConditionally(name, key, plan, source, token));
       return;
     }
     await processKeyLocks.run(this.lockScope + key, async () => {
-      if (await this.objectExists(name)) throw new FileExistsError(name);
-      await this.call('upload', name, () => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
+      if (await this.objectExists(name, 'save')) throw new FileExistsError(name);
+      await attempt(() => uploadBody(plan, this.uploadBody(source, plan.params), {}, async () => undefined));
     });
   }
 
-  protected async readObject(name: string): Promise<Readable> {
+  protected async readObject(name: string, options: CallOptions = {}): Promise<Readable> {
     await this.ready();
-    const response = await this.call('read', name, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+    const response = await this.call('read', name, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) }), { abortSignal: options.signal }),
+    );
     const body = response.Body as Readable | undefined;
     if (!body) return Readable.from([]);
     if (response.ContentEncoding?.toLowerCase() !== 'gzip') return body;
@@ -134,9 +143,9 @@ export class S3Storage extends Storage {
     return pipeline(body, createGunzip(), () => undefined);
   }
 
-  protected async objectExists(name: string): Promise<boolean> {
+  protected async objectExists(name: string, operation = 'exists'): Promise<boolean> {
     try {
-      await this.head(name);
+      await this.head(name, operation);
       return true;
     } catch (error) {
       if (error instanceof FileNotFoundError) return false;
@@ -144,31 +153,33 @@ export class S3Storage extends Storage {
     }
   }
 
-  protected async deleteObject(name: string): Promise<void> {
+  protected async deleteObject(name: string, options: CallOptions = {}): Promise<void> {
     await this.ready();
     // S3 answers 204 for a missing key too.
-    await this.call('delete', name, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+    await this.call('delete', name, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) }), { abortSignal: options.signal }),
+    );
   }
 
   /** The stored size: for objects saved gzipped (AWS_IS_GZIPPED) that is the compressed size. */
   protected async objectSize(name: string): Promise<number> {
-    return (await this.head(name)).ContentLength ?? 0;
+    return (await this.head(name, 'size')).ContentLength ?? 0;
   }
 
   protected async objectUrl(name: string): Promise<string> {
     const key = this.key(name);
     if (this.settings.customDomain !== undefined || !this.settings.querystringAuth) return (await this.urlBase()) + encodeKey(key);
     if (this.settings.signatureVersion === 's3') {
-      const credentials = await this.call('presign', name, () => this.client.config.credentials());
+      const credentials = await this.call('url', name, () => this.client.config.credentials());
       return presignV2((await this.urlBase()) + encodeKey(key), this.bucket, credentials, this.settings.querystringExpire, new Date());
     }
-    return this.call('presign', name, () =>
+    return this.call('url', name, () =>
       getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.settings.querystringExpire }),
     );
   }
 
   protected async objectModifiedTime(name: string): Promise<Date> {
-    const modified = (await this.head(name)).LastModified;
+    const modified = (await this.head(name, 'modifiedTime')).LastModified;
     if (!modified) throw new FileNotFoundError(name);
     return modified;
   }
@@ -180,7 +191,7 @@ export class S3Storage extends Storage {
     const files: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.call('list', undefined, () =>
+      const page = await this.call('listdir', undefined, () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token })),
       );
       for (const common of page.CommonPrefixes ?? []) {
@@ -212,10 +223,10 @@ export class S3Storage extends Storage {
    * starts or ends with whitespace goes through DeleteObject instead: XML parsers of some servers
    * trim it (s3rver deletes `a.txt` for `a.txt `), which would delete another file.
    */
-  protected override async deleteObjects(names: string[]): Promise<DeleteManyResult> {
+  protected override async deleteObjects(names: string[], options: CallOptions = {}): Promise<DeleteManyResult> {
     await this.ready();
     const padded = names.filter((name) => /^\s|\s$/.test(this.key(name)));
-    const result = padded.length > 0 ? await super.deleteObjects(padded) : { deleted: [], failed: [] };
+    const result = padded.length > 0 ? await super.deleteObjects(padded, options) : { deleted: [], failed: [] };
     const bulk = padded.length > 0 ? names.filter((name) => !padded.includes(name)) : names;
     for (let start = 0; start < bulk.length; start += DELETE_OBJECTS_LIMIT) {
       const batch = bulk.slice(start, start + DELETE_OBJECTS_LIMIT);
@@ -223,6 +234,7 @@ export class S3Storage extends Storage {
       try {
         const response = await this.client.send(
           new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((name) => ({ Key: this.key(name) })) } }),
+          { abortSignal: options.signal },
         );
         const failed = new Set<string>();
         for (const error of response.Errors ?? []) {
@@ -248,7 +260,7 @@ export class S3Storage extends Storage {
     const prefix = path === '' ? base : `${this.key(path)}/`;
     let token: string | undefined;
     do {
-      const page = await this.call('list', undefined, () =>
+      const page = await this.call('walk', undefined, () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
       );
       for (const object of page.Contents ?? []) {
@@ -268,26 +280,66 @@ export class S3Storage extends Storage {
     return this.plainUrlBase;
   }
 
-  private async writeConditionally(name: string, key: string, plan: UploadPlan, source: ContentSource): Promise<void> {
+  /**
+   * One exclusive upload. Each write carries a random token in its metadata, so that a 412 can be
+   * told apart: when the response to a conditional PUT was lost, the SDK (or the retry above)
+   * sends it again and meets the object its own first try created. That object is this write,
+   * not a taken name, and must not make the save move on to `name_XXXXXXX` and leave it behind.
+   */
+  private async writeConditionally(
+    name: string,
+    key: string,
+    plan: UploadPlan,
+    source: ContentSource,
+    token: { value: string; tries: number },
+  ): Promise<void> {
+    token.tries += 1;
+    const params = { ...plan.params, Metadata: { ...plan.params.Metadata, [WRITE_TOKEN_METADATA]: token.value } };
+    const tokenPlan = { ...plan, params };
+    // Only a request sent more than once can meet its own object; a first 412 costs no HEAD.
+    const isOurs = (error: unknown) =>
+      (token.tries > 1 || sdkAttempts(error) > 1) && isThisWrite(this.client, this.bucket, key, token.value, plan.signal);
     // A multipart upload claims the name first with a conditional empty PutObject, because
     // radosgw ignores If-None-Match on CompleteMultipartUpload; the upload then replaces the claim.
+    // The claim carries the upload's own headers (SSE, ACL, object parameters): a bucket policy
+    // that demands them would refuse a bare one.
     let claimed = false;
     const claim = async () => {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }));
+      try {
+        await this.client.send(new PutObjectCommand({ ...params, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }), {
+          abortSignal: plan.signal,
+        });
+      } catch (error) {
+        if (!isPreconditionFailure(error) || !(await isOurs(error))) throw error;
+      }
       claimed = true;
     };
     try {
-      await uploadBody(plan, this.uploadBody(source, plan.params), { IfNoneMatch: '*' }, claim);
+      await uploadBody(tokenPlan, this.uploadBody(source, params), { IfNoneMatch: '*' }, claim);
     } catch (error) {
-      if (isPreconditionFailure(error)) throw new FileExistsError(name, undefined, { cause: error });
+      if (isPreconditionFailure(error)) {
+        if (!claimed && (await isOurs(error))) return;
+        throw new FileExistsError(name, undefined, { cause: error });
+      }
       if (claimed) {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
       }
-      throw mapS3Error(error, { bucket: this.bucket, operation: 'upload', name, key });
+      throw error;
     }
   }
 
-  private uploadPlan(name: string, key: string): UploadPlan {
+  /** The one probe for conditional-write support, shared by every caller; a failed probe is tried again next time. */
+  private probeOnce(): Promise<boolean> {
+    // The probe object carries what every upload carries, for buckets whose policy demands it.
+    const { Bucket, Key, ContentType, ...headers } = this.uploadPlan('.filefield-probe', '', undefined).params;
+    this.conditionalWriteSupport ??= probeConditionalWrites(this.client, this.bucket, this.location, headers).catch((error: unknown) => {
+      this.conditionalWriteSupport = undefined;
+      throw error;
+    });
+    return this.conditionalWriteSupport;
+  }
+
+  private uploadPlan(name: string, key: string, signal: AbortSignal | undefined): UploadPlan {
     const { settings } = this;
     const params: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'> = {
       Bucket: this.bucket,
@@ -304,6 +356,7 @@ export class S3Storage extends Storage {
       multipartThreshold: settings.multipartThreshold,
       partSize: settings.multipartPartSize,
       queueSize: settings.multipartConcurrency,
+      signal,
     };
   }
 
@@ -327,9 +380,10 @@ export class S3Storage extends Storage {
     return { kind: 'stream', stream: source.stream(), size: source.size };
   }
 
-  private async head(name: string): Promise<HeadObjectCommandOutput> {
+  /** HEAD, its failures named after the caller's call (`exists`, `size`, `modifiedTime`). */
+  private async head(name: string, operation: string): Promise<HeadObjectCommandOutput> {
     await this.ready();
-    return this.call('head', name, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
+    return this.call(operation, name, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) })));
   }
 
   /** With autoCreateBucket: make sure the bucket exists, once per storage. */
@@ -378,3 +432,18 @@ export class S3Storage extends Storage {
   }
 }
 
+/** `pending`, or a rejection as soon as `signal` fires (the work itself goes on for others). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return pending;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** How many times the SDK sent the request that failed with `error` (it retries on its own). */
+function sdkAttempts(error: unknown): number {
+  return (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+}

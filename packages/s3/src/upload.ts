@@ -2,8 +2,12 @@
  * Sending one body to one key: a single PutObject when the size is known and small, otherwise a
  * multipart upload (lib-storage) that holds at most `queueSize` parts in memory. Bodies of
  * unknown size are peeked at up to one part: a short stream still goes out as one PutObject.
+ *
+ * A multipart upload that fails or is aborted stops at once (the parts in flight are cancelled,
+ * not left to finish) and is aborted on the server; the first real failure is what the caller
+ * sees, even when the server cannot abort (s3rver answers 405 to AbortMultipartUpload).
  */
-import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 
@@ -14,6 +18,8 @@ export interface UploadPlan {
   multipartThreshold: number;
   partSize: number;
   queueSize: number;
+  /** The caller's signal: every request of the upload is sent under it. */
+  signal?: AbortSignal;
 }
 
 export type UploadBody = { kind: 'buffer'; buffer: Buffer } | { kind: 'stream'; stream: Readable; size: number | undefined };
@@ -31,9 +37,10 @@ export async function uploadBody(
   single: Partial<PutObjectCommandInput>,
   beforeMultipart: BeforeMultipart,
 ): Promise<void> {
+  const abortSignal = plan.signal;
   if (body.kind === 'buffer') {
     if (body.buffer.byteLength <= plan.multipartThreshold) {
-      await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.buffer, ContentLength: body.buffer.byteLength }));
+      await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.buffer, ContentLength: body.buffer.byteLength }), { abortSignal });
       return;
     }
     await beforeMultipart();
@@ -41,7 +48,7 @@ export async function uploadBody(
     return;
   }
   if (body.size !== undefined && body.size <= plan.multipartThreshold) {
-    await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.stream, ContentLength: body.size }));
+    await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.stream, ContentLength: body.size }), { abortSignal });
     return;
   }
   if (body.size !== undefined) {
@@ -52,7 +59,7 @@ export async function uploadBody(
   const head = await readHead(body.stream, Math.min(plan.multipartThreshold, plan.partSize));
   if (head.ended) {
     const buffer = Buffer.concat(head.chunks);
-    await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: buffer, ContentLength: buffer.byteLength }));
+    await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: buffer, ContentLength: buffer.byteLength }), { abortSignal });
     return;
   }
   await beforeMultipart();
@@ -61,14 +68,60 @@ export async function uploadBody(
 }
 
 async function multipart(plan: UploadPlan, body: Buffer | Readable): Promise<void> {
+  // lib-storage sends its part requests without a signal and, after one part fails, lets the
+  // other workers go on reading and uploading the rest of the body. Every request therefore goes
+  // through a client view that sends it under one controller, which the first failure (or the
+  // caller's signal) aborts; lib-storage's own abort is off so that its failure cannot hide ours.
+  const stop = new AbortController();
+  let firstFailure: unknown;
+  const onCallerAbort = () => stop.abort(plan.signal?.reason);
+  plan.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const client = {
+    config: plan.client.config,
+    send: async (command: never, options?: Record<string, unknown>) => {
+      try {
+        return await plan.client.send(command, { ...options, abortSignal: stop.signal });
+      } catch (error) {
+        if (!stop.signal.aborted) {
+          firstFailure = error;
+          stop.abort(error);
+        }
+        throw error;
+      }
+    },
+  } as unknown as S3Client;
   const upload = new Upload({
-    client: plan.client,
+    client,
     params: { ...plan.params, Body: body },
     partSize: plan.partSize,
     queueSize: plan.queueSize,
-    leavePartsOnError: false,
+    leavePartsOnError: true,
+    abortController: stop,
   });
-  await upload.done();
+  try {
+    if (plan.signal?.aborted) throw plan.signal.reason;
+    await upload.done();
+  } catch (error) {
+    stop.abort();
+    if (body instanceof Readable) body.destroy();
+    await abortOnServer(plan, upload.uploadId);
+    throw firstFailure ?? error;
+  } finally {
+    plan.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/** How long cleaning up a failed multipart upload may take before its parts are left to the bucket's lifecycle rules. */
+const ABORT_TIMEOUT_MS = 30_000;
+
+async function abortOnServer(plan: UploadPlan, uploadId: string | undefined): Promise<void> {
+  if (uploadId === undefined) return;
+  // Not under the caller's signal: it has fired, and the parts must still go.
+  await plan.client
+    .send(new AbortMultipartUploadCommand({ Bucket: plan.params.Bucket, Key: plan.params.Key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
+    })
+    .catch(() => undefined);
 }
 
 interface Head {
