@@ -19,6 +19,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectNoSecret } from './support/secrets';
 import { describeOnServers, emptyPrefix, type S3Server } from './support/servers';
 
 const MiB = 1024 * 1024;
@@ -59,6 +60,11 @@ describeOnServers('S3Storage under faults', (server) => {
     return { storage, agent, prefix: `${server().prefix}/${location}/` };
   }
 
+  /** No error of these faults carries the secret key (s3rver's is also its access key id, which messages may name). */
+  function secretFree(error: unknown): void {
+    if (server().label !== 's3rver') expectNoSecret(error, server().secretAccessKey);
+  }
+
   async function keysUnder(prefix: string): Promise<string[]> {
     const page = await server().raw.send(new ListObjectsV2Command({ Bucket: server().bucket, Prefix: prefix }));
     return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length)).sort();
@@ -97,6 +103,7 @@ describeOnServers('S3Storage under faults', (server) => {
       await stall.waitForHits();
       controller.abort(new Error('user gave up'));
       const error = await saving.catch((e: unknown) => e);
+      secretFree(error);
       expect(error).toBeInstanceOf(OperationAbortedError);
       expect(error).toMatchObject({ code: 'E_ABORTED' });
       expect((error as Error).message).toContain("save 'hung.txt'");
@@ -206,6 +213,7 @@ describeOnServers('S3Storage under faults', (server) => {
       const { file } = await localFile(1024);
       const fault = proxy.inject({ match: { method: 'PUT' }, times: Infinity, fault: { kind: 'status', status: 503 } });
       const error = await storage.save('down.bin', file).catch((e: unknown) => e);
+      secretFree(error);
       expect(error).toBeInstanceOf(StorageUnavailableError);
       expect((error as Error).message).toMatch(/^S3 save on '.*down\.bin'/);
       // The SDK's maxAttempts (3) bounds the driver's own retries of a stream.
@@ -217,6 +225,7 @@ describeOnServers('S3Storage under faults', (server) => {
       const { storage, prefix } = storageThroughProxy({ multipartThreshold: 5 * MiB, multipartPartSize: 5 * MiB });
       proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: Infinity, fault: { kind: 'status', status: 500 } });
       const error = await storage.save('parts.bin', randomBytes(12 * MiB)).catch((e: unknown) => e);
+      secretFree(error);
       expect(error).toBeInstanceOf(StorageUnavailableError);
       expect((error as Error).message).toContain('HTTP 500');
       expect((error as Error).message).not.toContain('MethodNotAllowed');
@@ -265,6 +274,8 @@ describeOnServers('S3Storage under faults', (server) => {
       if (!server().verifiesSignatures) return;
       const storage = new S3Storage({ ...server().options(), fileOverwrite: false, secretAccessKey: 'wrong-secret-for-the-first-error', conditionalWrites: 'auto' });
       const error = await storage.save('first.txt', 'x').catch((e: unknown) => e);
+      secretFree(error);
+      expectNoSecret(error, 'wrong-secret-for-the-first-error');
       expect((error as Error).message).toMatch(/^S3 refused save on /);
       expect((error as Error).message).not.toContain('probe');
     }, 30_000);
