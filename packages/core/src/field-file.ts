@@ -57,7 +57,7 @@ export class FieldFile<T = any> {
     if (name !== null && name !== '') validateFileName(name);
     this.currentName = name === '' ? null : name;
     this.cachedSize = undefined;
-    this.file = undefined;
+    this.dropFile();
   }
 
   get storage(): Storage {
@@ -201,7 +201,17 @@ export class FieldFile<T = any> {
   protected restoreName(name: string | null): void {
     this.currentName = name;
     this.cachedSize = undefined;
+    this.dropFile();
+  }
+
+  /**
+   * Forget the open file object of the previous name. A reader's download is released now rather
+   * than when the collector finds it; a writer is left alone (closing it would finish its upload).
+   */
+  private dropFile(): void {
+    const file = this.file;
     this.file = undefined;
+    if (file?.readable) file.close().catch(() => undefined);
   }
 
   private requireName(): string {

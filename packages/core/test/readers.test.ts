@@ -142,6 +142,15 @@ describe.each(drivers)('readers release their download [%s]', (_label, make) => 
     expect(released(streams[2])).toBe(true);
   }, 30_000);
 
+  it('giving a FieldFile another name releases the download of the old one', async () => {
+    const fieldFile = fieldFileOn(storage, name);
+    expect((await fieldFile.read(1)).toString()).toBe('a');
+    fieldFile.name = `${name}.other`;
+    // No collection here: the old reader is unreachable, and only an explicit close releases it now.
+    for (let tick = 0; tick < 100 && !streams[0].destroyed; tick += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(streams[0].destroyed).toBe(true);
+  }, 30_000);
+
   it('await using closes a StorageFile and a FieldFile when the block ends, and when it throws', async () => {
     {
       await using file = storage.open(name);
