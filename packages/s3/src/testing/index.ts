@@ -111,13 +111,18 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
     },
     stop() {
       stopping ??= (async () => {
+        // Unref'd, the worker would let a plain script exit before the stop finished (and its
+        // directory was removed): a caller that awaits stop() keeps the process until it is done.
+        worker.ref();
         const stopped = new Promise<void>((resolve) => {
           worker.on('message', (message: WorkerMessage) => message.type === 'stopped' && resolve());
           worker.once('exit', () => resolve());
         });
         worker.postMessage('stop');
         // Bounded: open keep-alive connections must not hold the test run.
-        await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([stopped, new Promise((resolve) => (bound = setTimeout(resolve, 2000)))]);
+        clearTimeout(bound);
         await worker.terminate();
         await rm(directory, { recursive: true, force: true });
         process.removeListener('exit', removeOnExit);
