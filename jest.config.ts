@@ -19,6 +19,10 @@ function project(name: string): Config {
   };
 }
 
+// The AWS SDK warns once per loaded copy of itself that Node 20 will lose support in 2027, and
+// Jest loads one copy per test file: the SDK's documented switch keeps the test output readable.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const config: Config = {
   // No test or hook relies on Jest's 5 s default, which a loaded machine overruns; heavy tests set
   // their own. (A global option: Jest ignores it per project.)
