@@ -1,0 +1,83 @@
+/**
+ * bench/compare, the filefield column: a TypeORM entity with `@FileField()` on SQLite (in
+ * memory, ledger tables included) and the S3 driver, the way the README sets it up. Run by
+ * run.ts (BENCH_COLUMN holds the configuration); prints one JSON line.
+ */
+import { type FieldFile, LocalFile, storages } from '@filefield/core';
+import { S3Storage } from '@filefield/s3';
+import { recordRequests } from '@filefield/s3/testing';
+import { FileField, fileFieldLedgerEntities, installFileFields } from '@filefield/typeorm';
+import { createHash } from 'node:crypto';
+import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { type StepResult, columnConfig, emit, fail, step } from './shared';
+
+@Entity('doc')
+class Doc {
+  @PrimaryGeneratedColumn() id!: number;
+  @FileField() file!: FieldFile;
+}
+
+async function main(): Promise<void> {
+  const config = columnConfig();
+  // Driver defaults (fileOverwrite included): a FieldFile save always takes a free name, so
+  // step 1 renames without the setting Django needs.
+  const storage = new S3Storage({
+    bucket: config.bucket,
+    endpointUrl: config.endpoint,
+    region: config.region,
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    location: config.prefix,
+  });
+  storages.setDefault(storage);
+  const dataSource = new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Doc, ...fileFieldLedgerEntities], synchronize: true });
+  await dataSource.initialize();
+  // A long interval: only the commit's nudge sweeps, so no timer pass lands inside another step.
+  const fileFields = installFileFields(dataSource, { sweeper: { interval: 3_600_000 } });
+  const repository = dataSource.getRepository(Doc);
+  const log = recordRequests(storage.client);
+
+  const pipeline = async (tag: string, saves: number, file: string, sha256: string): Promise<StepResult[]> => {
+    const payload = Buffer.alloc(config.smallBytes, 0x61);
+    const results: StepResult[] = [];
+    results.push(
+      await step('same-name', log, async () => {
+        for (let i = 0; i < saves; i += 1) await new Doc().file.save(`${tag}same.txt`, payload);
+      }),
+    );
+    results.push(
+      await step('distinct', log, async () => {
+        for (let i = 0; i < saves; i += 1) await new Doc().file.save(`${tag}doc-${i}.txt`, payload);
+      }),
+    );
+    const big = new Doc();
+    results.push(await step('upload', log, () => big.file.save(`${tag}big.bin`, new LocalFile(file)).then(() => undefined)));
+    results.push(
+      await step('read', log, async () => {
+        const row = await repository.findOneByOrFail({ id: big.id });
+        const hash = createHash('sha256');
+        for await (const chunk of row.file.chunks(config.chunkBytes)) hash.update(chunk);
+        if (hash.digest('hex') !== sha256) throw new Error(`filefield: ${row.file.name} read back with another sha256`);
+      }),
+    );
+    results.push(
+      await step('delete', log, async () => {
+        await repository.remove(await repository.find());
+        // remove() resolves at the commit; the files are gone once the sweep it started is done.
+        await fileFields.idle();
+        const report = await fileFields.sweep();
+        if (report.failed > 0) throw new Error(`filefield: the sweep failed to delete ${report.failed} files`);
+      }),
+    );
+    return results;
+  };
+
+  await pipeline('warm-', config.warmSaves, config.warmFile, config.warmSha256);
+  const steps = await pipeline('', config.saves, config.bigFile, config.bigSha256);
+  await fileFields.uninstall();
+  await dataSource.destroy();
+  storage.client.destroy();
+  emit({ column: 'filefield', steps });
+}
+
+main().catch(fail);

@@ -1,0 +1,424 @@
+/**
+ * bench/compare: django-storages, the raw AWS SDK and filefield side by side, in one run.
+ *
+ *   npm run bench:compare          # = tsc -b bench/compare && node bench/compare/dist/run.js
+ *
+ * Five steps per column: (1) N saves of one name (unique renaming), (2) N distinct 1 KiB saves,
+ * (3) a large upload from a file on disk, (4) reading it back in 1 MiB chunks + sha256,
+ * (5) deleting the 2N + 1 files until they are gone from the bucket.
+ *   - django-storages 1.13: a Django model with a FileField (django_bench.py, Debian's packages);
+ *   - raw SDK: @aws-sdk/client-s3 + @aws-sdk/lib-storage by hand, no database (raw-column.ts);
+ *   - filefield: a TypeORM entity with @FileField() on SQLite, the S3 driver (filefield-column.ts).
+ *
+ * Each server gets BENCH_ROUNDS rounds; every round starts a fresh server (radosgw keeps objects,
+ * and deleted ones until its garbage collection, in a 4 GiB RAM store that repeated large uploads
+ * would fill) and runs the three columns one after the other, each in a fresh process with its
+ * own key prefix, in an order rotated every round: the machine's other work then falls on every
+ * column alike. Each column process makes an unmeasured warm-up pass first (the same steps with
+ * 10 saves and a 20 MiB file) so that connections, code paths and the JIT are warm. Requests are
+ * counted in the clients (Node: recordRequests on the handler; boto3: the before-send event).
+ *
+ * Environment: BENCH_SERVERS (radosgw,s3rver), BENCH_ROUNDS (6), BENCH_SAVES (300),
+ * BENCH_BIG_MIB (200), BENCH_PYTHON (/usr/bin/python3: Debian's python3-django,
+ * python3-django-storages, python3-boto3), BENCH_JSON (a path for the raw per-round results).
+ * radosgw comes from `.ci/radosgw.sh start` (its own ports and directory, stopped after each
+ * round); when it cannot start, FILEFIELD_S3_ENDPOINT's server is used with a fresh bucket per
+ * round and the table says so. s3rver runs in-process (a worker thread of this driver).
+ */
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { startS3rver } from '@filefield/s3/testing';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { type ColumnConfig, type ColumnResult, STEPS, type StepId } from './shared';
+
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(__dirname, '..', '..', '..');
+const MiB = 1024 * 1024;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const SAVES = Number(process.env.BENCH_SAVES ?? 300);
+const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 200);
+const SERVERS = (process.env.BENCH_SERVERS ?? 'radosgw,s3rver').split(',').map((name) => name.trim()).filter(Boolean);
+const PYTHON = process.env.BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const SMALL_BYTES = 1024;
+const WARM = { saves: 10, mib: 20 };
+
+type Column = 'django' | 'raw' | 'filefield';
+const ALL_COLUMNS: Column[] = ['django', 'raw', 'filefield'];
+const COLUMN_TITLES: Record<Column, string> = { django: 'django-storages', raw: 'raw SDK', filefield: 'filefield' };
+
+interface Endpoint {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+interface RoundServer extends Endpoint {
+  bucket: string;
+  /** How this round's server came about (a fresh one, or the shared one as a fallback). */
+  origin: string;
+  stop(): Promise<void>;
+}
+
+function client(server: Endpoint): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+async function startRadosgw(round: number): Promise<RoundServer> {
+  const bucket = `compare-${Date.now().toString(36)}`;
+  try {
+    const { stdout } = await execFileAsync('bash', [join(ROOT, '.ci', 'radosgw.sh'), 'start'], { cwd: ROOT, maxBuffer: 16 * MiB });
+    const env = Object.fromEntries([...stdout.matchAll(/(FILEFIELD_\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
+    const directory = env.FILEFIELD_RADOSGW_DIR;
+    const server: Endpoint = {
+      endpoint: env.FILEFIELD_S3_ENDPOINT,
+      region: env.FILEFIELD_S3_REGION ?? 'us-east-1',
+      accessKeyId: env.FILEFIELD_S3_ACCESS_KEY_ID,
+      secretAccessKey: env.FILEFIELD_S3_SECRET_ACCESS_KEY,
+    };
+    // radosgw.sh picks free random ports, but a shared server must never be the one we stop.
+    if (server.endpoint === process.env.FILEFIELD_S3_ENDPOINT) throw new Error(`radosgw.sh started on the shared endpoint ${server.endpoint}`);
+    const stop = async () => {
+      await execFileAsync('bash', [join(ROOT, '.ci', 'radosgw.sh'), 'stop', directory], { cwd: ROOT });
+    };
+    try {
+      await client(server).send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { ...server, bucket, origin: `fresh radosgw at ${server.endpoint}`, stop };
+  } catch (error) {
+    const shared = process.env.FILEFIELD_S3_ENDPOINT;
+    if (!shared) throw error;
+    console.error(`round ${round}: a fresh radosgw did not start (${String(error).split('\n')[0]}); using ${shared} with a fresh bucket`);
+    const server: Endpoint = {
+      endpoint: shared,
+      region: process.env.FILEFIELD_S3_REGION ?? 'us-east-1',
+      accessKeyId: process.env.FILEFIELD_S3_ACCESS_KEY_ID ?? '',
+      secretAccessKey: process.env.FILEFIELD_S3_SECRET_ACCESS_KEY ?? '',
+    };
+    await client(server).send(new CreateBucketCommand({ Bucket: bucket }));
+    return { ...server, bucket, origin: `the shared server ${shared} (fresh bucket)`, stop: () => removeBucket(server, bucket) };
+  }
+}
+
+async function startS3rverServer(): Promise<RoundServer> {
+  const handle = await startS3rver();
+  const options = handle.storageOptions();
+  return {
+    endpoint: handle.endpoint,
+    region: options.region ?? 'us-east-1',
+    accessKeyId: options.accessKeyId!,
+    secretAccessKey: options.secretAccessKey!,
+    bucket: handle.bucket,
+    origin: 'fresh s3rver (in-process worker thread)',
+    stop: () => handle.stop(),
+  };
+}
+
+async function removeBucket(server: Endpoint, bucket: string): Promise<void> {
+  const s3 = client(server);
+  for (;;) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const Objects = (page.Contents ?? []).map((object) => ({ Key: object.Key }));
+    if (Objects.length === 0) break;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects, Quiet: true } }));
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+}
+
+/** Whether the server answers 412 to a PUT with If-None-Match: * on an existing key. */
+async function honoursConditionalWrites(server: RoundServer): Promise<boolean> {
+  const s3 = client(server);
+  const Key = 'compare-probe';
+  await s3.send(new PutObjectCommand({ Bucket: server.bucket, Key, Body: 'x' }));
+  let honoured = false;
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: server.bucket, Key, Body: 'x', IfNoneMatch: '*' }));
+  } catch (error) {
+    honoured = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
+    if (!honoured) throw error;
+  }
+  await s3.send(new DeleteObjectCommand({ Bucket: server.bucket, Key }));
+  s3.destroy();
+  return honoured;
+}
+
+async function countObjects(server: RoundServer, prefix: string): Promise<number> {
+  const s3 = client(server);
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${prefix}/` }));
+  s3.destroy();
+  return page.KeyCount ?? page.Contents?.length ?? 0;
+}
+
+/** Random bytes (nothing on the way can compress them), and their sha256. */
+async function writeRandomFile(path: string, mib: number): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'w');
+  try {
+    for (let i = 0; i < mib; i += 1) {
+      const chunk = randomBytes(MiB);
+      hash.update(chunk);
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+function runColumn(column: Column, config: ColumnConfig): Promise<ColumnResult> {
+  const [command, args] =
+    column === 'django' ? [PYTHON, [join(__dirname, '..', 'django_bench.py')]] : [process.execPath, [join(__dirname, `${column}-column.js`)]];
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_COLUMN: JSON.stringify(config), PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+  return new Promise((resolvePromise, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code !== 0) return reject(new Error(`${column} column failed (exit ${code ?? signal})`));
+      try {
+        resolvePromise(JSON.parse(output.trim().split('\n').pop()!) as ColumnResult);
+      } catch (error) {
+        reject(new Error(`${column} column printed no result: ${output.slice(-500)}`, { cause: error }));
+      }
+    });
+  });
+}
+
+async function pythonProblem(): Promise<string | undefined> {
+  try {
+    await execFileAsync(PYTHON, ['-c', 'import django, storages.backends.s3boto3, boto3']);
+    return undefined;
+  } catch (error) {
+    const lines = String((error as { stderr?: string }).stderr ?? error).trim().split('\n');
+    return `${PYTHON} cannot import django, storages and boto3 (${lines[lines.length - 1]}); apt-get install python3-django python3-django-storages python3-boto3`;
+  }
+}
+
+interface ServerRun {
+  server: string;
+  origins: Set<string>;
+  conditionalWrites: boolean;
+  results: Record<Column, ColumnResult[]>;
+  leftovers: string[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function seconds(ms: number, digits = 2): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(digits)} s` : `${ms.toFixed(0)} ms`;
+}
+
+function timeCell(values: number[]): string {
+  const m = median(values);
+  const [low, high] = [Math.min(...values), Math.max(...values)];
+  const range = m >= 1000 ? `${(low / 1000).toFixed(2)}–${(high / 1000).toFixed(2)}` : `${low.toFixed(0)}–${high.toFixed(0)}`;
+  return `${seconds(m)} (${range})`;
+}
+
+/** Median count per method over the rounds, most frequent method first. */
+function requestCell(perRound: Array<Record<string, number>>): string {
+  const methods = [...new Set(perRound.flatMap((counts) => Object.keys(counts)))];
+  const counts = methods
+    .map((method) => ({ method, count: Math.round(median(perRound.map((c) => c[method] ?? 0))) }))
+    .filter((entry) => entry.count > 0)
+    .sort((a, b) => b.count - a.count);
+  if (counts.length === 0) return 'no requests';
+  const listed = counts.map(({ method, count }) => `${count} ${method}`).join(', ');
+  const total = counts.reduce((sum, entry) => sum + entry.count, 0);
+  return counts.length === 1 ? listed : `${total} req (${listed})`;
+}
+
+const STEP_TITLES: Record<StepId, string> = {
+  'same-name': `${SAVES} saves of the same name (unique renaming)`,
+  distinct: `${SAVES} distinct ${SMALL_BYTES / 1024} KiB saves`,
+  upload: `${BIG_MIB} MiB upload from a file on disk`,
+  read: 'read back in 1 MiB chunks + sha256',
+  delete: `${2 * SAVES + 1} deletes (until gone)`,
+};
+
+function table(run: ServerRun, columns: Column[]): string {
+  const stepValues = (column: Column, id: StepId) => run.results[column].map((result) => result.steps.find((s) => s.step === id)!);
+  const ratioColumns = (['raw', 'django'] as Column[]).filter((other) => columns.includes(other) && columns.includes('filefield'));
+  const header = ['step', ...columns.map((column) => COLUMN_TITLES[column]), ...ratioColumns.map((other) => `filefield/${other}`)];
+  const lines = [`| ${header.join(' | ')} |`, `|---|${header.slice(1).map(() => '---:').join('|')}|`];
+  for (const id of STEPS) {
+    const cells = columns.map((column) => {
+      const steps = stepValues(column, id);
+      return `${timeCell(steps.map((s) => s.ms))}<br>${requestCell(steps.map((s) => s.requests))}`;
+    });
+    const ratios = ratioColumns.map((other) => {
+      const ours = median(stepValues('filefield', id).map((s) => s.ms));
+      return `${(ours / median(stepValues(other, id).map((s) => s.ms))).toFixed(2)}×`;
+    });
+    lines.push(`| ${STEP_TITLES[id]} | ${[...cells, ...ratios].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function commandVersion(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args);
+    return stdout.trim().split('\n')[0];
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function main(): Promise<void> {
+  // The SDK's notice about Node < 22 would be printed by every column process.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const problem = await pythonProblem();
+  const columns = problem ? ALL_COLUMNS.filter((column) => column !== 'django') : ALL_COLUMNS;
+  if (problem) console.error(`the django-storages column is skipped: ${problem}`);
+
+  const directory = await mkdtemp(join(os.tmpdir(), 'filefield-compare-'));
+  const bigFile = join(directory, 'big.bin');
+  const warmFile = join(directory, 'warm.bin');
+  const bigSha256 = await writeRandomFile(bigFile, BIG_MIB);
+  const warmSha256 = await writeRandomFile(warmFile, WARM.mib);
+  const loads: number[] = [];
+  const startLoad = os.loadavg();
+  const runs: ServerRun[] = [];
+  let current: RoundServer | undefined;
+  // An interrupted run must not leave a radosgw of ours running (it holds up to 4 GiB of RAM).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`${signal}: stopping this run's server`);
+      void (current?.stop() ?? Promise.resolve()).finally(() => {
+        rmSync(directory, { recursive: true, force: true });
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      });
+    });
+  }
+
+  try {
+    for (const serverName of SERVERS) {
+      if (serverName !== 'radosgw' && serverName !== 's3rver') throw new Error(`BENCH_SERVERS: unknown server ${serverName}`);
+      const run: ServerRun = { server: serverName, origins: new Set(), conditionalWrites: false, results: { django: [], raw: [], filefield: [] }, leftovers: [] };
+      runs.push(run);
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        current = serverName === 'radosgw' ? await startRadosgw(round) : await startS3rverServer();
+        const server = current;
+        try {
+          run.origins.add(server.origin.replace(/ at http:\/\/\S+/, ''));
+          run.conditionalWrites = await honoursConditionalWrites(server);
+          const order = columns.map((_, i) => columns[(i + round - 1) % columns.length]);
+          for (const column of order) {
+            loads.push(os.loadavg()[0]);
+            const prefix = `r${round}-${column}`;
+            const config: ColumnConfig = {
+              endpoint: server.endpoint,
+              region: server.region,
+              accessKeyId: server.accessKeyId,
+              secretAccessKey: server.secretAccessKey,
+              bucket: server.bucket,
+              prefix,
+              saves: SAVES,
+              smallBytes: SMALL_BYTES,
+              bigFile,
+              bigSha256,
+              warmFile,
+              warmSha256,
+              warmSaves: WARM.saves,
+              chunkBytes: MiB,
+              conditionalWrites: run.conditionalWrites,
+            };
+            const result = await runColumn(column, config);
+            run.results[column].push(result);
+            const left = await countObjects(server, prefix);
+            if (left > 0) run.leftovers.push(`round ${round}, ${COLUMN_TITLES[column]}: ${left} objects left after the deletes`);
+            const summary = result.steps.map((s) => `${s.step} ${seconds(s.ms)}`).join(', ');
+            console.error(`${serverName} round ${round}/${ROUNDS} ${column}: ${summary}`);
+          }
+        } finally {
+          current = undefined;
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  const endLoad = os.loadavg();
+  if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify(runs.map((run) => ({ ...run, origins: [...run.origins] })), null, 2));
+  const versions = runs.flatMap((run) => run.results.django).find((result) => result.versions)?.versions;
+  const cpus = os.cpus();
+  const out: string[] = [];
+  for (const run of runs) {
+    out.push(`### bench/compare on ${run.server}: ${[...run.origins].join('; ')}`, '');
+    out.push(table(run, columns), '');
+    out.push(
+      `Median of ${ROUNDS} rounds (min–max in parentheses); requests: the median count per method, every attempt counted. ` +
+        `Server ${run.conditionalWrites ? 'honours' : 'ignores'} If-None-Match: the raw column renames with ` +
+        `${run.conditionalWrites ? 'a conditional PUT per candidate' : 'HEAD per candidate, then PUT'}.`,
+    );
+    out.push(
+      'Each column with its library\'s defaults: django-storages renames with AWS_S3_FILE_OVERWRITE=False in step 1 only ' +
+        '(HEAD per candidate) and uploads through boto3 (8 MiB parts, 10 threads), reading a file downloads it whole (HEAD + ranged GETs) ' +
+        'before chunks() cuts it; raw uses `new Upload()` (5 MiB parts, 4 in flight) and hashes the GET body\'s own chunks; ' +
+        'filefield saves through FieldFile (a ledger claim per candidate name, then the upload) with the driver\'s defaults. ' +
+        'Deletes: django `FieldFile.delete(save=False)` + `Model.delete()` per row; raw DeleteObjects (1,000 keys per request); ' +
+        'filefield `repository.remove(rows)`, then the sweep it starts, until it is done.',
+    );
+    if (run.leftovers.length > 0) out.push(`Not deleted: ${run.leftovers.join('; ')}.`);
+    out.push('');
+  }
+  out.push(
+    `Machine: ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM; ` +
+      `load average (1 min) ${startLoad[0].toFixed(2)} at start, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} as columns started, ` +
+      `${endLoad[0].toFixed(2)} at the end (other work ran on the machine: columns alternate, order rotated each round). ` +
+      `Node ${process.version}, @aws-sdk/client-s3 ${packageVersion('@aws-sdk/client-s3')}, lib-storage ${packageVersion('@aws-sdk/lib-storage')}, ` +
+      `typeorm ${packageVersion('typeorm')}, better-sqlite3 ${packageVersion('better-sqlite3')}; ` +
+      (versions
+        ? `Python ${versions.python}, Django ${versions.django}, django-storages ${versions['django-storages']}, boto3 ${versions.boto3} (botocore ${versions.botocore}); `
+        : `django-storages column skipped: ${problem}; `) +
+      `${await commandVersion('radosgw', ['--version'])}.`,
+  );
+  console.log(out.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
