@@ -18,7 +18,6 @@ import {
   type PutObjectCommandInput,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type CallOptions,
   type ContentSource,
@@ -39,6 +38,7 @@ import { isPreconditionFailure, isThisWrite, probeConditionalWrites, processKeyL
 import { mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
 import { fromEnv } from './from-env';
 import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
+import { Presigner } from './presign';
 import { presignV2 } from './signature-v2';
 import { UploadRetries } from './retries';
 import { type UploadBody, type UploadPlan, uploadBody } from './upload';
@@ -56,6 +56,8 @@ export class S3Storage extends Storage {
   private readonly lockScope: string;
   private readonly identityBase: string;
   private plainUrlBase: string | Promise<string> | undefined;
+  /** SigV4 presigned URLs, created with the first one (presign.ts). */
+  private presigner: Presigner | undefined;
   private conditionalWriteSupport: Promise<boolean> | undefined;
   private bucketReady: Promise<void> | undefined;
   private readonly retries: UploadRetries;
@@ -173,9 +175,8 @@ export class S3Storage extends Storage {
       const credentials = await this.call('url', name, () => this.client.config.credentials());
       return presignV2((await this.urlBase()) + encodeKey(key), this.bucket, credentials, this.settings.querystringExpire, new Date());
     }
-    return this.call('url', name, () =>
-      getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.settings.querystringExpire }),
-    );
+    const presigner = (this.presigner ??= new Presigner(this.client, this.bucket, this.settings.querystringExpire));
+    return this.call('url', name, () => presigner.url(key));
   }
 
   protected async objectModifiedTime(name: string): Promise<Date> {

@@ -3,14 +3,16 @@
  * without query-string auth is string concatenation: no request, no endpoint resolution per call.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import type { AddressingStyle } from './options';
 
-/** Encode a key for a URL path, keeping its slashes. */
+/**
+ * Encode a key for a URL path, keeping its slashes. This is the SDK's own encoding of the
+ * `{Key+}` label (per segment, RFC 3986 reserved characters included), so the presigned URLs
+ * built in presign.ts have the path getSignedUrl gives, and plain URLs agree with them.
+ */
 export function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((part) => encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(extendedEncodeURIComponent).join('/');
 }
 
 /** A bucket name usable as a DNS label (virtual-hosted style), as the SDK decides for 'auto'. */

@@ -1,0 +1,204 @@
+/**
+ * Presigned GET URLs (SigV4) signed with the SDK's own signer, without running a command through
+ * the middleware stack: `getSignedUrl` builds a GetObjectCommand, clones the client's stack and
+ * runs it for every URL (about ten times the cost of the signature). The parts of the request that
+ * do not depend on the key (endpoint, signing region and service, checksum mode) come from the
+ * SDK once per storage, from the same functions getSignedUrl calls; per URL only the path
+ * changes. Credentials are asked of the client's provider for every URL: the SDK caches them and
+ * refreshes temporary ones before they expire.
+ *
+ * Configurations this does not model go through getSignedUrl (see `fallbackReason`), and the
+ * fast path is compared once with getSignedUrl before it is used.
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import { buildQueryString } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, HttpRequest, RequestPresigningArguments } from '@smithy/types';
+import { encodeKey } from './urls';
+
+/** The key of the one-time comparison with getSignedUrl; characters that need encoding included. */
+const CHECK_KEY = 'filefield/presign check ü+~%(1).txt';
+
+type Decision = { fast: FastPresign; reason?: undefined } | { fast?: undefined; reason: string };
+
+export class Presigner {
+  private decided: Decision | undefined;
+  private deciding: Promise<Decision> | undefined;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly expiresIn: number,
+  ) {}
+
+  /** A presigned GET URL for `key` (the S3 key, location included), signed at `signingDate`. */
+  async url(key: string, signingDate: Date = new Date()): Promise<string> {
+    const decision = this.decided ?? (await this.decide());
+    return decision.fast ? decision.fast.url(key, signingDate) : this.sdkUrl(key, signingDate);
+  }
+
+  /** Why `url()` goes through getSignedUrl for this client and bucket; `undefined` when it signs directly. */
+  async fallbackReason(): Promise<string | undefined> {
+    return (this.decided ?? (await this.decide())).reason;
+  }
+
+  private sdkUrl(key: string, signingDate: Date): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.expiresIn, signingDate });
+  }
+
+  /** Once per presigner, shared by concurrent first calls; a failure (no credentials, say) is tried again next time. */
+  private decide(): Promise<Decision> {
+    this.deciding ??= this.evaluate().then(
+      (decision) => (this.decided = decision),
+      (error: unknown) => {
+        this.deciding = undefined;
+        throw error;
+      },
+    );
+    return this.deciding;
+  }
+
+  private async evaluate(): Promise<Decision> {
+    const config = this.client.config;
+    const reference = defaultClientShape();
+    // Middleware can rewrite the request (and a custom endpoint provider sees the key): only
+    // running the stack gives what it would do.
+    const stack = this.client.middlewareStack.identify();
+    if (stack.length !== reference.middleware.size || stack.some((entry) => !reference.middleware.has(entry))) {
+      return { reason: "the client's middleware differs from a default S3Client's" };
+    }
+    if (config.endpointProvider !== reference.endpointProvider) return { reason: 'the client has a custom endpointProvider' };
+    // The bucket is then an endpoint URL, applied by a middleware after endpoint resolution.
+    if (config.bucketEndpoint) return { reason: 'bucketEndpoint is set' };
+
+    const endpoint = await getEndpointFromInstructions({ Bucket: this.bucket, Key: CHECK_KEY }, GetObjectCommand, config);
+    const scheme = (endpoint.properties?.authSchemes as Array<Record<string, unknown>> | undefined)?.[0];
+    // sigv4a (Multi-Region Access Points) and sigv4-s3express (directory buckets, session
+    // credentials from CreateSession) are signed differently.
+    if (scheme?.name !== 'sigv4' || typeof scheme.signingRegion !== 'string' || typeof scheme.signingName !== 'string') {
+      return { reason: `the endpoint's auth scheme is ${String(scheme?.name ?? 'none')}` };
+    }
+    const url = endpoint.url;
+    if (url.search || url.hash || url.username || url.password || Object.keys(endpoint.headers ?? {}).length > 0) {
+      return { reason: 'the endpoint has a query, fragment, user info or headers' };
+    }
+    const checksumMode = (await config.responseChecksumValidation()) === 'WHEN_SUPPORTED';
+    const fast = new FastPresign(this.client, url, scheme.signingRegion, scheme.signingName, checksumMode, this.expiresIn);
+
+    // Guards against what this module does not know of: a setting or a later SDK version that
+    // changes the URL.
+    const now = new Date();
+    const [mine, sdk] = await Promise.all([fast.url(CHECK_KEY, now), this.sdkUrl(CHECK_KEY, now)]);
+    if (!agree(mine, sdk)) return { reason: "the signed URL differs from getSignedUrl's" };
+    return { fast };
+  }
+}
+
+/**
+ * Whether the check's two URLs agree. Credentials close to their expiry are fetched anew for
+ * every signature, so the two may carry different ones: then everything but the access key id,
+ * session token and signature (path, host, every other parameter, the signed header list, the
+ * scope) must agree byte for byte. With the same credentials the whole URL must.
+ */
+function agree(mine: string, sdk: string): boolean {
+  if (mine === sdk) return true;
+  const a = splitCredentials(mine);
+  const b = splitCredentials(sdk);
+  return a.credentials !== b.credentials && a.rest === b.rest;
+}
+
+function splitCredentials(url: string): { credentials: string; rest: string } {
+  const [path, query = ''] = url.split('?');
+  const credentials: string[] = [];
+  const rest: string[] = [];
+  for (const parameter of query.split('&')) {
+    if (parameter.startsWith('X-Amz-Security-Token=')) credentials.push(parameter);
+    else if (parameter.startsWith('X-Amz-Credential=')) {
+      // `<access key id>%2F<date>%2F<region>%2F<service>%2Faws4_request`: the scope stays.
+      const scope = parameter.indexOf('%2F');
+      credentials.push(parameter.slice(0, scope));
+      rest.push(`X-Amz-Credential=${parameter.slice(scope)}`);
+    } else if (!parameter.startsWith('X-Amz-Signature=')) rest.push(parameter);
+  }
+  return { credentials: credentials.join('&'), rest: `${path}?${rest.join('&')}` };
+}
+
+/** One endpoint's presigned URLs: what getSignedUrl's middleware would build, then the SDK signer. */
+class FastPresign {
+  private readonly signer: SignatureV4;
+  private readonly origin: string;
+  private readonly protocol: string;
+  private readonly hostname: string;
+  private readonly port: number | undefined;
+  private readonly host: string;
+  private readonly pathPrefix: string;
+  private readonly options: RequestPresigningArguments;
+  private readonly checksumMode: boolean;
+
+  constructor(client: S3Client, endpoint: URL, signingRegion: string, signingService: string, checksumMode: boolean, expiresIn: number) {
+    // As the S3 presigner's: S3 paths are signed as sent (no double encoding), no payload hash.
+    // The provider is read from the config per URL, as getSignedUrl does: it may be replaced.
+    this.signer = new SignatureV4({
+      credentials: () => client.config.credentials() as Promise<AwsCredentialIdentity>,
+      region: signingRegion,
+      service: signingService,
+      sha256: client.config.sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+    this.protocol = endpoint.protocol;
+    this.hostname = endpoint.hostname;
+    this.port = endpoint.port ? Number(endpoint.port) : undefined;
+    // The host header and the URL's authority, as the SDK's host header middleware and formatUrl write them.
+    this.host = this.port === undefined ? this.hostname : `${this.hostname}:${this.port}`;
+    this.origin = `${this.protocol}//${this.host}`;
+    // The SDK appends the operation's `/{Key+}` to the endpoint's path unless that is just '/'.
+    this.pathPrefix = `${endpoint.pathname === '/' ? '' : endpoint.pathname}/`;
+    this.checksumMode = checksumMode;
+    this.options = {
+      expiresIn,
+      signingRegion,
+      signingService,
+      unsignableHeaders: new Set(['content-type']),
+      unhoistableHeaders: new Set(),
+    };
+  }
+
+  async url(key: string, signingDate: Date): Promise<string> {
+    // The headers GetObject reaches the presigner with, minus those it deletes or never signs
+    // (user agent, invocation id); x-amz-* ones become query parameters.
+    const headers: Record<string, string> = this.checksumMode
+      ? { 'x-amz-checksum-mode': 'ENABLED', host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' }
+      : { host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' };
+    const request: HttpRequest = {
+      method: 'GET',
+      protocol: this.protocol,
+      hostname: this.hostname,
+      port: this.port,
+      path: this.pathPrefix + encodeKey(key),
+      query: { 'x-id': 'GetObject' },
+      headers,
+    };
+    const signed = await this.signer.presign(request, { ...this.options, signingDate });
+    return `${this.origin}${signed.path}?${buildQueryString(signed.query ?? {})}`;
+  }
+}
+
+interface ClientShape {
+  middleware: Set<string>;
+  endpointProvider: unknown;
+}
+
+let defaultShape: ClientShape | undefined;
+
+/** What a client built by this copy of the SDK has before anyone adds to it. */
+function defaultClientShape(): ClientShape {
+  if (!defaultShape) {
+    const client = new S3Client({ region: 'us-east-1' });
+    defaultShape = { middleware: new Set(client.middlewareStack.identify()), endpointProvider: client.config.endpointProvider };
+    client.destroy();
+  }
+  return defaultShape;
+}
