@@ -3,6 +3,12 @@
  * current chunk: `read(3)` then `read()` on a streamed body without buffering the whole body
  * (except when the caller asks for all of it).
  *
+ * Bytes are copied only where an answer spans chunks: a read that one chunk can answer gets a
+ * `subarray` view of it, and `next()` hands chunks on as they arrive. That relies on what Node's
+ * streams (sockets, files, gunzip) do: a chunk they pushed is never written again, so a view of
+ * it stays valid for as long as the caller holds it. A stream that pushes a buffer it keeps and
+ * changes would show the change through every view; the reader makes no copy to hide that.
+ *
  * A reader owns its stream. An unfinished download holds a resource the process has few of (an
  * S3 body holds its keep-alive socket until the body ends, and a pool has about 50), so
  * `close()` destroys the stream at once, even while a read waits on it, and a reader that is
@@ -29,7 +35,7 @@ const abandoned = new FinalizationRegistry<DestroyableStream>((stream) => {
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array | string>;
   private readonly stream: DestroyableStream | undefined;
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private done = false;
   /**
    * Why the stream failed, or that it was closed: every later read fails the same way instead of
@@ -45,19 +51,35 @@ export class ByteReader {
     }
   }
 
-  /** Up to `size` bytes (all remaining when omitted); an empty Buffer at the end. */
+  /**
+   * `size` bytes (all remaining when omitted), fewer only at the end of the stream; an empty
+   * Buffer at the end. A piece of the current chunk is returned as a view of it; only bytes from
+   * more than one chunk are copied, into a new Buffer of their exact length.
+   */
   async read(size?: number): Promise<Buffer> {
     if (this.failure) throw this.failure.error;
+    if (size !== undefined && this.pending.byteLength >= size) return this.take(size);
     const parts: Buffer[] = [];
     let have = 0;
     while (size === undefined || have < size) {
       if (this.pending.byteLength === 0 && !(await this.fill())) break;
-      const take = size === undefined ? this.pending.byteLength : Math.min(size - have, this.pending.byteLength);
-      parts.push(this.pending.subarray(0, take));
-      this.pending = this.pending.subarray(take);
-      have += take;
+      const part = size === undefined ? this.take(this.pending.byteLength) : this.take(size - have);
+      parts.push(part);
+      have += part.byteLength;
     }
+    if (parts.length === 0) return EMPTY;
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
+  }
+
+  /**
+   * The rest of the current chunk, or the next chunk, as it arrived: never copied, never empty,
+   * at most `max` bytes (a longer chunk is handed out in views of `max` bytes). Undefined at the
+   * end of the stream.
+   */
+  async next(max = Infinity): Promise<Buffer | undefined> {
+    if (this.failure) throw this.failure.error;
+    if (this.pending.byteLength === 0 && !(await this.fill())) return undefined;
+    return this.take(max);
   }
 
   /**
@@ -67,7 +89,7 @@ export class ByteReader {
    * `next()`, so closing a stalled download that way would wait as long as the stall.
    */
   async close(): Promise<void> {
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     const wasDone = this.done;
     this.done = true;
     this.failure ??= { error: new Error('The download was closed.') };
@@ -95,7 +117,7 @@ export class ByteReader {
         this.done = true;
         return false;
       }
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : Buffer.from(next.value);
+      const chunk = asBuffer(next.value);
       if (chunk.byteLength > 0) {
         this.pending = chunk;
         return true;
@@ -104,6 +126,26 @@ export class ByteReader {
     if (this.failure) throw this.failure.error;
     return false;
   }
+
+  /** Up to `size` bytes off the front of the current chunk, as a view (the whole chunk when it fits). */
+  private take(size: number): Buffer {
+    const pending = this.pending;
+    if (pending.byteLength <= size) {
+      this.pending = EMPTY;
+      return pending;
+    }
+    this.pending = pending.subarray(size);
+    return pending.subarray(0, size);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A Buffer over the same memory (a Uint8Array from a web stream, say), or the string's bytes. */
+function asBuffer(value: Uint8Array | string): Buffer {
+  if (typeof value === 'string') return Buffer.from(value);
+  if (Buffer.isBuffer(value)) return value;
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
 function isDestroyable(source: AsyncIterable<Uint8Array | string>): source is DestroyableStream {

@@ -9,7 +9,7 @@ import { FileFieldError, NoFileError } from './errors';
 import type { FileFieldDefinition } from './field';
 import { validateFileName } from './names';
 import type { CallOptions, NameClaim, Storage } from './storage';
-import type { OpenMode, StorageFile } from './storage-file';
+import type { ChunksOptions, OpenMode, StorageFile } from './storage-file';
 
 /** What an ORM adapter provides: how a FieldFile's row is written, and the ledger behind it. */
 export interface FieldFileHost<T = any> {
@@ -105,10 +105,15 @@ export class FieldFile<T = any> {
     return this.file!.read(size);
   }
 
-  /** The whole file in chunks, from the start, streamed; leaving the loop early closes the download. */
-  async *chunks(chunkSize = 64 * 1024, options: CallOptions = {}): AsyncGenerator<Buffer> {
+  /**
+   * The whole file in chunks, from the start, streamed; leaving the loop early closes the
+   * download. Every chunk is `chunkSize` bytes except the last, as in Django; with
+   * `{ exact: false }`, chunks as they arrive (at most `chunkSize` bytes, not copied): see
+   * `StorageFile.chunks`.
+   */
+  async *chunks(chunkSize = 64 * 1024, options: CallOptions & ChunksOptions = {}): AsyncGenerator<Buffer> {
     const name = this.requireName();
-    yield* this.storage.open(name, 'r', options).chunks(chunkSize);
+    yield* this.storage.open(name, 'r', options).chunks(chunkSize, options);
   }
 
   /** Stop the download `read()` opened (its connection is released before this resolves). */

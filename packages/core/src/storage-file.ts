@@ -25,6 +25,15 @@ export interface StorageFileBackend {
   signal?: AbortSignal;
 }
 
+export interface ChunksOptions {
+  /**
+   * true (the default): every chunk is exactly `chunkSize` bytes except the last (Django's
+   * `chunks()`). false: chunks as the download delivers them, at most `chunkSize` bytes, without
+   * a copy.
+   */
+  exact?: boolean;
+}
+
 export class StorageFile implements AsyncDisposable {
   readonly name: string;
   readonly mode: OpenMode;
@@ -50,7 +59,11 @@ export class StorageFile implements AsyncDisposable {
     return this.mode.startsWith('r');
   }
 
-  /** Up to `size` bytes from the current position (the rest when omitted); empty at the end. */
+  /**
+   * `size` bytes from the current position (the rest when omitted), fewer only at the end of
+   * the file; empty at the end. Bytes within one network chunk come back as a view of it, not a
+   * copy.
+   */
   async read(size?: number): Promise<Buffer> {
     this.assertOpen('read');
     if (!this.readable) throw new FileModeError(`File '${this.name}' is open for writing, not reading.`);
@@ -62,20 +75,36 @@ export class StorageFile implements AsyncDisposable {
     return this.reading('read', reader.read(size));
   }
 
-  /** The whole file in chunks of `chunkSize` bytes, from the start, in a fresh download. */
-  async *chunks(chunkSize = 64 * 1024): AsyncGenerator<Buffer> {
+  /**
+   * The whole file in chunks, from the start, in a fresh download. By default every chunk is
+   * exactly `chunkSize` bytes except the last, as Django's `File.chunks()`: a piece of a network
+   * chunk is a view of it, and bytes are copied only to fill a chunk from several network chunks.
+   * With `{ exact: false }` chunks are handed on as the download delivers them, never copied and
+   * never empty, each at most `chunkSize` bytes (a longer one is cut into views). Either way a
+   * chunk handed out is never written to again, so it may be kept after the loop goes on.
+   */
+  async *chunks(chunkSize = 64 * 1024, options: ChunksOptions = {}): AsyncGenerator<Buffer> {
     this.assertOpen('chunks');
     if (!this.readable) throw new FileModeError(`File '${this.name}' is open for writing, not reading.`);
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
       throw new RangeError(`chunks(chunkSize) needs a positive integer, got ${chunkSize}.`);
     }
+    const exact = options.exact ?? true;
+    const { signal } = this.backend;
     // Breaking out of a for-await loop runs the finally below, which releases the download.
     const reader = await this.download();
     try {
       for (;;) {
-        if (this.backend.signal?.aborted) await this.stopAborted(reader);
-        const chunk = await this.reading('read', reader.read(chunkSize));
-        if (chunk.byteLength === 0) return;
+        if (signal?.aborted) await this.stopAborted(reader);
+        // Errors are mapped here rather than through reading(): one promise less per chunk, which
+        // shows when every network chunk is handed on.
+        let chunk: Buffer | undefined;
+        try {
+          chunk = exact ? await reader.read(chunkSize) : await reader.next(chunkSize);
+        } catch (error) {
+          throw this.readFailure('read', error);
+        }
+        if (chunk === undefined || chunk.byteLength === 0) return;
         yield chunk;
       }
     } finally {
@@ -167,18 +196,22 @@ export class StorageFile implements AsyncDisposable {
    * of the file; a read close() cut short as FileModeError.
    */
   private async reading<T>(operation: string, pending: Promise<T>): Promise<T> {
-    const { signal } = this.backend;
     try {
       return await pending;
     } catch (error) {
-      if (signal?.aborted && !(error instanceof OperationAbortedError)) {
-        throw new OperationAbortedError(`${operation} '${this.name}' was aborted.`, { cause: signal.reason });
-      }
-      if (error instanceof FileFieldError) throw error;
-      if (this.closed) throw new FileModeError(`Cannot ${operation} '${this.name}': the file was closed during the read.`);
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StorageUnavailableError(`The download of '${this.name}' was interrupted (${reason}); open the file again to read it.`, { cause: error });
+      throw this.readFailure(operation, error);
     }
+  }
+
+  private readFailure(operation: string, error: unknown): unknown {
+    const { signal } = this.backend;
+    if (signal?.aborted && !(error instanceof OperationAbortedError)) {
+      return new OperationAbortedError(`${operation} '${this.name}' was aborted.`, { cause: signal.reason });
+    }
+    if (error instanceof FileFieldError) return error;
+    if (this.closed) return new FileModeError(`Cannot ${operation} '${this.name}': the file was closed during the read.`);
+    const reason = error instanceof Error ? error.message : String(error);
+    return new StorageUnavailableError(`The download of '${this.name}' was interrupted (${reason}); open the file again to read it.`, { cause: error });
   }
 
   /**
