@@ -1,14 +1,29 @@
 /**
  * Sending one body to one key: a single PutObject when the size is known and small, otherwise a
- * multipart upload (lib-storage) that holds at most `queueSize` parts in memory. Bodies of
- * unknown size are peeked at up to one part: a short stream still goes out as one PutObject.
+ * multipart upload. Bodies of unknown size are peeked at up to one part: a short stream still
+ * goes out as one PutObject.
+ *
+ * A multipart upload of a stream holds `queueSize + 1` part buffers, allocated once and reused:
+ * `queueSize` parts in flight and one being filled from the stream meanwhile. (lib-storage's
+ * Upload, used here before, concatenated every part into a new buffer and kept the previous one
+ * alive through the remainder it sliced off it: up to `queueSize + 3` parts were live at once, and
+ * each part sent left two parts of garbage behind; see bench/s3/memory.ts.) A Buffer body is sent
+ * in slices of itself.
  *
  * A multipart upload that fails or is aborted stops at once (the parts in flight are cancelled,
  * not left to finish) and is aborted on the server; the first real failure is what the caller
  * sees, even when the server cannot abort (s3rver answers 405 to AbortMultipartUpload).
  */
-import { AbortMultipartUploadCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 
 export interface UploadPlan {
@@ -27,6 +42,9 @@ export type UploadBody = { kind: 'buffer'; buffer: Buffer } | { kind: 'stream'; 
 /** What the caller must do before a multipart upload starts (claim the name, for exclusive writes). */
 export type BeforeMultipart = () => Promise<void>;
 
+/** S3 accepts at most this many parts in one upload. */
+const MAX_PARTS = 10_000;
+
 /**
  * Upload `body`. `single` params apply to a one-request upload only (e.g. `IfNoneMatch`, which
  * some servers ignore on CompleteMultipartUpload); `beforeMultipart` runs before a multipart one.
@@ -44,7 +62,7 @@ export async function uploadBody(
       return;
     }
     await beforeMultipart();
-    await multipart(plan, body.buffer);
+    await multipart(plan, { kind: 'buffer', buffer: body.buffer });
     return;
   }
   if (body.size !== undefined && body.size <= plan.multipartThreshold) {
@@ -53,7 +71,7 @@ export async function uploadBody(
   }
   if (body.size !== undefined) {
     await beforeMultipart();
-    await multipart(plan, body.stream);
+    await multipart(plan, { kind: 'stream', stream: body.stream, chunks: body.stream, size: body.size });
     return;
   }
   const head = await readHead(body.stream, Math.min(plan.multipartThreshold, plan.partSize));
@@ -63,65 +81,159 @@ export async function uploadBody(
     return;
   }
   await beforeMultipart();
-  // highWaterMark 1: read ahead one chunk at most (objectMode streams default to 16 chunks).
-  await multipart(plan, Readable.from(rejoin(head.chunks, head.rest), { highWaterMark: 1 }));
+  await multipart(plan, { kind: 'stream', stream: body.stream, chunks: rejoin(head.chunks, head.rest), size: undefined });
 }
 
-async function multipart(plan: UploadPlan, body: Buffer | Readable): Promise<void> {
-  // lib-storage sends its part requests without a signal and, after one part fails, lets the
-  // other workers go on reading and uploading the rest of the body. Every request therefore goes
-  // through a client view that sends it under one controller, which the first failure (or the
-  // caller's signal) aborts; lib-storage's own abort is off so that its failure cannot hide ours.
+/** A multipart body: a buffer, or the chunks of `stream` (destroyed when the upload stops early). */
+type PartSource = { kind: 'buffer'; buffer: Buffer } | { kind: 'stream'; stream: Readable; chunks: AsyncIterable<unknown>; size: number | undefined };
+
+interface Part {
+  number: number;
+  data: Buffer;
+  last: boolean;
+  /** The part was sent: its buffer may be filled again. */
+  release(): void;
+}
+
+async function multipart(plan: UploadPlan, source: PartSource): Promise<void> {
+  // Every request is sent under one controller, which the first failure (or the caller's signal)
+  // aborts: the other parts in flight are cancelled and the stream is no longer read.
   const stop = new AbortController();
   let firstFailure: unknown;
+  const fail = (error: unknown) => {
+    if (stop.signal.aborted) return;
+    firstFailure = error;
+    stop.abort(error);
+  };
+  const send = async <Output>(request: (options: { abortSignal: AbortSignal }) => Promise<Output>): Promise<Output> => {
+    try {
+      return await request({ abortSignal: stop.signal });
+    } catch (error) {
+      fail(error);
+      throw error;
+    }
+  };
   const onCallerAbort = () => stop.abort(plan.signal?.reason);
   plan.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const client = {
-    config: plan.client.config,
-    send: async (command: never, options?: Record<string, unknown>) => {
-      try {
-        return await plan.client.send(command, { ...options, abortSignal: stop.signal });
-      } catch (error) {
-        if (!stop.signal.aborted) {
-          firstFailure = error;
-          stop.abort(error);
-        }
-        throw error;
-      }
-    },
-  } as unknown as S3Client;
-  const upload = new Upload({
-    client,
-    params: { ...plan.params, Body: body },
-    partSize: plan.partSize,
-    queueSize: plan.queueSize,
-    leavePartsOnError: true,
-    abortController: stop,
-  });
+  // A part that failed must not wait for the next chunk of a slow stream to be noticed.
+  const onStop = () => {
+    if (source.kind === 'stream') source.stream.destroy();
+  };
+  stop.signal.addEventListener('abort', onStop, { once: true });
+  const { Key } = plan.params;
+  let uploadId: string | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const completed: CompletedPart[] = [];
   try {
     if (plan.signal?.aborted) throw plan.signal.reason;
-    await upload.done();
+    let sent = 0;
+    const parts = source.kind === 'buffer' ? sliceParts(source.buffer, plan.partSize) : fillParts(source.chunks, plan.partSize);
+    for await (const part of parts) {
+      if (stop.signal.aborted) break;
+      sent += part.data.byteLength;
+      if (part.last && source.kind === 'stream' && source.size !== undefined && sent !== source.size) {
+        throw new Error(`The upload body of '${Key}' ended after ${sent} bytes, but its size was given as ${source.size}.`);
+      }
+      if (part.number === 1 && part.last) {
+        // The body fit in one part after all (a part size above multipartThreshold): one PutObject,
+        // as lib-storage sends, without the single-request params (the name was claimed already).
+        await send((options) => plan.client.send(new PutObjectCommand({ ...plan.params, Body: part.data, ContentLength: part.data.byteLength }), options));
+        return;
+      }
+      if (part.number > MAX_PARTS) {
+        throw new Error(`The upload of '${Key}' needs more than ${MAX_PARTS} parts (S3's limit) of ${plan.partSize} bytes: raise multipartPartSize.`);
+      }
+      if (uploadId === undefined) {
+        const params = await createParams(plan);
+        ({ UploadId: uploadId } = await send((options) => plan.client.send(new CreateMultipartUploadCommand(params), options)));
+      }
+      while (inFlight.size >= plan.queueSize && !stop.signal.aborted) await Promise.race(inFlight);
+      if (stop.signal.aborted) break;
+      const upload = new UploadPartCommand({ ...plan.params, UploadId: uploadId, PartNumber: part.number, Body: part.data, ContentLength: part.data.byteLength });
+      const sending: Promise<void> = send((options) => plan.client.send(upload, options))
+        .then(
+          (result) => {
+            if (!result.ETag) return fail(new Error(`Part ${part.number} of '${Key}' came back without an ETag (a CORS rule that hides it?).`));
+            completed.push({ ...checksums(result), ETag: result.ETag, PartNumber: part.number });
+            part.release();
+          },
+          // Recorded by `send`. The buffer is not reused: the cancelled request may still be reading it.
+          () => undefined,
+        )
+        .finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+    }
+    await Promise.all(inFlight);
+    if (stop.signal.aborted) throw stop.signal.reason;
+    completed.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    const complete = new CompleteMultipartUploadCommand({ ...plan.params, UploadId: uploadId, MultipartUpload: { Parts: completed } });
+    await send((options) => plan.client.send(complete, options));
   } catch (error) {
     stop.abort();
-    if (body instanceof Readable) body.destroy();
-    await abortOnServer(plan, upload.uploadId);
+    // Settled, so that no part request holds a connection after the call returns.
+    await Promise.all(inFlight);
+    await abortOnServer(plan, uploadId);
     throw firstFailure ?? error;
   } finally {
     plan.signal?.removeEventListener('abort', onCallerAbort);
+    stop.signal.removeEventListener('abort', onStop);
   }
 }
 
-/** How long cleaning up a failed multipart upload may take before its parts are left to the bucket's lifecycle rules. */
-const ABORT_TIMEOUT_MS = 30_000;
+/**
+ * As lib-storage does: when the SDK checksums every request that supports it (its AWS default),
+ * the upload declares CRC32, and CompleteMultipartUpload repeats each part's checksum.
+ */
+async function createParams(plan: UploadPlan) {
+  const params = { ...plan.params };
+  if ((await plan.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED') params.ChecksumAlgorithm ??= 'CRC32';
+  return params;
+}
 
-async function abortOnServer(plan: UploadPlan, uploadId: string | undefined): Promise<void> {
-  if (uploadId === undefined) return;
-  // Not under the caller's signal: it has fired, and the parts must still go.
-  await plan.client
-    .send(new AbortMultipartUploadCommand({ Bucket: plan.params.Bucket, Key: plan.params.Key, UploadId: uploadId }), {
-      abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
-    })
-    .catch(() => undefined);
+/** The part checksums UploadPart returned, which CompleteMultipartUpload must repeat. */
+function checksums(result: Omit<CompletedPart, 'PartNumber'>): Omit<CompletedPart, 'PartNumber' | 'ETag'> {
+  const { ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 } = result;
+  const present = Object.entries({ ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 }).filter(([, value]) => value);
+  return Object.fromEntries(present);
+}
+
+function* sliceParts(buffer: Buffer, partSize: number): Generator<Part> {
+  for (let start = 0, number = 1; start === 0 || start < buffer.byteLength; start += partSize, number += 1) {
+    yield { number, data: buffer.subarray(start, start + partSize), last: start + partSize >= buffer.byteLength, release: () => undefined };
+  }
+}
+
+/**
+ * The stream's bytes copied into part-sized buffers. A full part is handed on once a further
+ * byte arrived (so the last part is known as such); the caller releases each part it sent, and
+ * its buffer is filled again. With the caller sending at most `queueSize` parts while the next
+ * one fills, `queueSize + 1` buffers are ever allocated.
+ */
+async function* fillParts(chunks: AsyncIterable<unknown>, partSize: number): AsyncGenerator<Part> {
+  const spare: Buffer[] = [];
+  const take = () => spare.pop() ?? Buffer.allocUnsafeSlow(partSize);
+  let buffer = take();
+  let filled = 0;
+  let number = 1;
+  const part = (last: boolean): Part => {
+    const sent = buffer;
+    return { number, data: sent.subarray(0, filled), last, release: () => spare.push(sent) };
+  };
+  for await (const value of chunks) {
+    let chunk = toBuffer(value);
+    while (chunk.byteLength > 0) {
+      if (filled === partSize) {
+        yield part(false);
+        buffer = take();
+        filled = 0;
+        number += 1;
+      }
+      const copied = chunk.copy(buffer, filled);
+      filled += copied;
+      chunk = chunk.subarray(copied);
+    }
+  }
+  yield part(true);
 }
 
 interface Head {
@@ -153,6 +265,19 @@ async function* rejoin(head: Buffer[], rest: AsyncIterator<unknown>): AsyncGener
     if (next.done) return;
     yield toBuffer(next.value);
   }
+}
+
+/** How long cleaning up a failed multipart upload may take before its parts are left to the bucket's lifecycle rules. */
+const ABORT_TIMEOUT_MS = 30_000;
+
+async function abortOnServer(plan: UploadPlan, uploadId: string | undefined): Promise<void> {
+  if (uploadId === undefined) return;
+  // Not under the caller's signal: it has fired, and the parts must still go.
+  await plan.client
+    .send(new AbortMultipartUploadCommand({ Bucket: plan.params.Bucket, Key: plan.params.Key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
+    })
+    .catch(() => undefined);
 }
 
 function toBuffer(value: unknown): Buffer {

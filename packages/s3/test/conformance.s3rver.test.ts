@@ -17,14 +17,11 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-// The suite's memory meter counts garbage not yet collected as growth, and its bound is
-// max(48 MiB, size / 2). A multipart upload holds (multipartConcurrency + 1) parts of 5 MiB
-// (live memory stays near 20 MiB), but the SDK's and s3rver's garbage, which piles up faster
-// when the machine is busy (parallel test workers), pushes the meter's reading to 50-95 MiB.
-// A 256 MiB body (bound: 128 MiB) shows that nothing buffers the whole file. bench/s3 measures
-// the RSS growth of a 512 MiB transfer in a fresh process.
+// The suite's large file (128 MiB, twice its limit) must stream with less than 64 MiB of live
+// memory growth, measured after forced collections: uncollected garbage does not count, so the
+// check holds on a loaded machine. A multipart upload holds multipartConcurrency + 1 parts of 5 MiB;
+// s3rver's own memory is in its worker thread and not counted. bench/s3/memory.ts measures the RSS.
 describeStorage('S3Storage on s3rver', (options) => new S3Storage(s3.storageOptions({ location: 'media', ...options })), {
-  largeFileBytes: 256 * 1024 * 1024,
   concurrentSaves: 50,
   maxNameBytes: 1024,
 });
