@@ -23,4 +23,4 @@ export { alternativeName, getValidFileName, joinName, randomSuffix, splitName, v
 export { DEFAULT_STORAGE, StorageRegistry, storages, type StorageRef } from './registry';
 export * from './lifecycle';
 export { Storage, type CallOptions, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
-export { StorageFile, type OpenMode } from './storage-file';
+export { StorageFile, type ChunksOptions, type OpenMode } from './storage-file';

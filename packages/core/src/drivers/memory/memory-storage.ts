@@ -41,7 +41,9 @@ export class MemoryStorage extends Storage {
   }
 
   protected async readObject(name: string): Promise<Readable> {
-    return Readable.from([this.get(name).data]);
+    // A copy: readers hand out views of what the stream delivers, and a caller writing into one
+    // must not change the stored file.
+    return Readable.from([Buffer.from(this.get(name).data)]);
   }
 
   protected async objectExists(name: string): Promise<boolean> {
