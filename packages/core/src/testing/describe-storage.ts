@@ -331,7 +331,6 @@ export function describeStorage(label: string, factory: StorageFactory, options:
           expect(received.digest('hex')).toBe(sent.digest('hex'));
         } finally {
           growth = meter?.stop();
-          if (process.env.TMP_MEMLOG && growth !== undefined) require('node:fs').appendFileSync(process.env.TMP_MEMLOG, `${label} ${(growth / 1048576).toFixed(1)}\n`); // TEMP-MEMLOG
         }
         // In MiB, so that a failure reads at a glance.
         if (growth !== undefined) expect(growth / 1024 / 1024).toBeLessThan(MEMORY_LIMIT / 1024 / 1024);
@@ -399,7 +398,6 @@ class MemoryMeter {
     if (!MemoryMeter.gc) throw new Error('The memory check needs V8\'s gc(): run Node with --expose-gc.');
     MemoryMeter.collect();
     this.baseline = MemoryMeter.now();
-    if (process.env.TMP_MEMLOG) require('node:fs').appendFileSync(process.env.TMP_MEMLOG, `baseline ${JSON.stringify(process.memoryUsage())}\n`); // TEMP-MEMLOG
     this.peak = this.baseline;
     this.timer = setInterval(() => this.sample(), 5);
   }
@@ -423,7 +421,7 @@ class MemoryMeter {
     let reading = MemoryMeter.now();
     // Once over the limit the test fails whatever comes next: no more slow collections.
     const failed = this.peak - this.baseline >= this.limit;
-    if (!failed && reading - this.baseline >= (process.env.TMP_TRIGGER ? Number(process.env.TMP_TRIGGER) : this.limit / 2)) { // TEMP-MEMLOG
+    if (!failed && reading - this.baseline >= this.limit / 2) {
       MemoryMeter.collect();
       reading = MemoryMeter.now();
     }
