@@ -29,6 +29,8 @@ const config: Config = {
   testTimeout: 30_000,
   // Probes PostgreSQL, MariaDB and an external S3 server once; see test-support/services.ts.
   globalSetup: '<rootDir>/test-support/global-setup.ts',
+  // Releases the lock that keeps a second run off the shared database tables (see test-support/run-lock.ts).
+  globalTeardown: '<rootDir>/test-support/global-teardown.ts',
   projects: ['core', 's3', 'typeorm', 'prisma'].map(project),
 };
 

@@ -1,6 +1,7 @@
 /**
  * filefield's ledger tables on the shared test servers, made afresh once by the Jest global setup
- * (dropped first: an earlier run, maybe of an older schema, may have left them). Every suite on
+ * (dropped first: an earlier run, maybe of an older schema, may have left them; the run lock keeps
+ * a concurrent run from doing so under this one, see run-lock.ts). Every suite on
  * PostgreSQL or MariaDB uses the same two tables (rows are told apart by storage id), and creating
  * them from parallel workers would race in PostgreSQL's catalog.
  */
