@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { brand } from './brand';
 import { FileFieldError } from './errors';
 
 /** In-memory content with an optional name, like Django's `ContentFile`. */
@@ -30,6 +31,10 @@ export class LocalFile {
     readonly name?: string,
   ) {}
 }
+
+// `instanceof` also accepts the ContentFile/LocalFile of another loaded copy of the core (brand.ts).
+brand(ContentFile, 'ContentFile');
+brand(LocalFile, 'LocalFile');
 
 export type Content =
   | string

@@ -1,3 +1,5 @@
+import { brand } from './brand';
+
 /**
  * Every error filefield throws is a `FileFieldError` with a stable `code`, so callers can
  * branch on `err.code` (or `instanceof`) instead of parsing messages. Driver-native errors are
@@ -133,4 +135,25 @@ export class LedgerError extends FileFieldError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_LEDGER', message, options);
   }
+}
+
+// `instanceof` also accepts the errors of another loaded copy of the core (brand.ts): an S3 driver
+// built on its own copy still throws a FileNotFoundError the app's copy recognises.
+for (const [cls, name] of [
+  [FileFieldError, 'FileFieldError'],
+  [SuspiciousFileOperation, 'SuspiciousFileOperation'],
+  [FileNotFoundError, 'FileNotFoundError'],
+  [FileExistsError, 'FileExistsError'],
+  [NoFileError, 'NoFileError'],
+  [ConfigurationError, 'ConfigurationError'],
+  [PermissionDeniedError, 'PermissionDeniedError'],
+  [StorageUnavailableError, 'StorageUnavailableError'],
+  [StorageTimeoutError, 'StorageTimeoutError'],
+  [OperationAbortedError, 'OperationAbortedError'],
+  [FileModeError, 'FileModeError'],
+  [FileNameTooLongError, 'FileNameTooLongError'],
+  [FileDeletedError, 'FileDeletedError'],
+  [LedgerError, 'LedgerError'],
+] as const) {
+  brand(cls, name);
 }

@@ -33,6 +33,15 @@ export interface FieldFileSaveOptions extends CallOptions {
 }
 
 export class FieldFile<T = any> {
+  // `instanceof FieldFile` also accepts a FieldFile of another loaded copy of the core (see brand.ts).
+  static {
+    Object.defineProperty(this.prototype, Symbol.for('@filefield/core/FieldFile'), { value: true });
+  }
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === FieldFile && (value as Record<symbol, unknown> | null)?.[Symbol.for('@filefield/core/FieldFile')] === true;
+  }
+
   readonly instance: T;
   readonly field: FileFieldDefinition<T>;
   private currentName: string | null;

@@ -66,5 +66,44 @@ export class StorageRegistry {
   }
 }
 
-/** The process-wide registry fields use unless given their own. */
-export const storages = new StorageRegistry();
+const SHARED_REGISTRY = Symbol.for('@filefield/core/storages');
+
+interface SharedRegistry {
+  readonly version: string;
+  readonly location: string;
+  readonly registry: StorageRegistry;
+}
+
+/** Versions that can share one registry and one set of brands: same major (same minor below 1.0). */
+function compatibleLine(version: string): string {
+  const [major, minor] = version.split('.');
+  return major === '0' ? `0.${minor}` : major;
+}
+
+/**
+ * The registry every loaded copy of @filefield/core shares: the first copy creates it on
+ * globalThis, later copies of a compatible version use it, so `storages.setDefault()` made through
+ * one copy holds for fields of another. A copy of an incompatible version refuses to load.
+ */
+function sharedRegistry(): StorageRegistry {
+  const version: string = require('../package.json').version;
+  const location = typeof __dirname === 'string' ? __dirname : 'unknown location';
+  const global = globalThis as { [SHARED_REGISTRY]?: SharedRegistry };
+  const existing = global[SHARED_REGISTRY];
+  if (existing === undefined) {
+    const registry = new StorageRegistry();
+    Object.defineProperty(global, SHARED_REGISTRY, { value: { version, location, registry } satisfies SharedRegistry, configurable: true });
+    return registry;
+  }
+  if (compatibleLine(existing.version) !== compatibleLine(version)) {
+    throw new ConfigurationError(
+      `Two incompatible copies of @filefield/core are loaded: ${existing.version} (${existing.location}) and ${version} (${location}). ` +
+        'They cannot share storages or recognise each other\'s files. Make every @filefield package use one core version: ' +
+        '`npm ls @filefield/core` shows which packages pull in each copy.',
+    );
+  }
+  return existing.registry;
+}
+
+/** The process-wide registry fields use unless given their own (shared by every loaded copy of the core). */
+export const storages = sharedRegistry();

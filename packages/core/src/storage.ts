@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
+import { brand } from './brand';
 import { type Content, type ContentSource, toContentSource } from './content';
 import { ConfigurationError, FileExistsError, FileNameTooLongError, OperationAbortedError, SuspiciousFileOperation } from './errors';
 import { alternativeName, firstCandidate, getValidFileName, joinName, splitName, validateFileName } from './names';
@@ -389,6 +390,9 @@ export abstract class Storage {
     return this.writeObject(name, source, { exclusive: false, signal });
   }
 }
+
+// `instanceof Storage` also accepts drivers built on another loaded copy of the core (brand.ts).
+brand(Storage, 'Storage');
 
 /** Reject at once when `signal` has fired. */
 function throwIfAborted(signal: AbortSignal | undefined, operation: string, name: string | undefined): void {
