@@ -397,7 +397,8 @@ async function main(): Promise<void> {
       'Each column with its library\'s defaults: django-storages renames with AWS_S3_FILE_OVERWRITE=False in step 1 only ' +
         '(HEAD per candidate) and uploads through boto3 (8 MiB parts, 10 threads), reading a file downloads it whole (HEAD + ranged GETs) ' +
         'before chunks() cuts it; raw uses `new Upload()` (5 MiB parts, 4 in flight) and hashes the GET body\'s own chunks; ' +
-        'filefield saves through FieldFile (a ledger claim per candidate name, then the upload) with the driver\'s defaults. ' +
+        'filefield saves through FieldFile (a ledger claim per candidate name, then the upload) with the driver\'s defaults ' +
+        '(a file on disk: 8 MiB parts read by range, 4 in flight) and reads with `chunks(1 MiB, { exact: false })` (the body\'s own chunks, as raw). ' +
         'Deletes: django `FieldFile.delete(save=False)` + `Model.delete()` per row; raw DeleteObjects (1,000 keys per request); ' +
         'filefield `repository.remove(rows)`, then the sweep it starts, until it is done.',
     );

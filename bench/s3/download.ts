@@ -21,25 +21,16 @@
  * runs (hourly by default), and `.ci/radosgw.sh` keeps it in 4 GiB of RAM: back-to-back runs fill
  * it (every write then hangs) unless `radosgw-admin gc process --include-all` runs in between.
  */
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { S3Storage, type S3StorageOptions } from '@filefield/s3';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { S3Storage } from '@filefield/s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { format, median, MiB, rawClient, spread, startServer } from './shared';
 
-const MiB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_DOWNLOAD_MIB ?? 200) * MiB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ALL_CASES = ['stream', 'exact', 'any', 'read'] as const;
@@ -54,63 +45,6 @@ const LABELS: Record<Case | 'raw', string> = {
   any: '`open().chunks(1 MiB, { exact: false })`',
   read: '`read(1 MiB)` loop',
 };
-
-interface Server {
-  label: string;
-  options: S3StorageOptions;
-  stop(): Promise<void>;
-}
-
-async function startServer(): Promise<Server> {
-  const bucket = `filefield-bench-dl-${Date.now().toString(36)}`;
-  const endpoint = process.env.BENCH_SERVER === 's3rver' ? undefined : process.env.FILEFIELD_S3_ENDPOINT;
-  if (endpoint) {
-    const options: S3StorageOptions = {
-      bucket,
-      endpointUrl: endpoint,
-      region: process.env.FILEFIELD_S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.FILEFIELD_S3_ACCESS_KEY_ID ?? '',
-      secretAccessKey: process.env.FILEFIELD_S3_SECRET_ACCESS_KEY ?? '',
-    };
-    const client = rawClient(options);
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    return {
-      label: process.env.FILEFIELD_S3_SERVER ?? 'external',
-      options,
-      async stop() {
-        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: KEY }));
-        await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-        client.destroy();
-      },
-    };
-  }
-  // In a child process, so that the server's work is not on this process's event loop.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['-e', `require('@filefield/s3/testing').startS3rver({ bucket: ${JSON.stringify(bucket)} }).then((s) => { console.log(s.endpoint); const alive = setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => s.stop().then(() => { clearInterval(alive); process.exit(0); })); })`],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: __dirname },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return {
-    label: 's3rver (child process)',
-    options: { bucket, endpointUrl: line.trim(), region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    async stop() {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-function rawClient(options: S3StorageOptions): S3Client {
-  return new S3Client({
-    endpoint: options.endpointUrl,
-    region: options.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 /** One random MiB repeated, each copy stamped with its index, so that a reordered chunk changes the digest. */
 function body(total: number): { stream: Readable; digest: string } {
@@ -155,7 +89,7 @@ async function hashAll(source: AsyncIterable<Uint8Array>, expected: string): Pro
 }
 
 async function main(): Promise<void> {
-  const server = await startServer();
+  const server = await startServer('filefield-bench-dl');
   const raw = rawClient(server.options);
   const driver = new S3Storage({ ...server.options, fileOverwrite: true });
   const { bucket } = server.options;
@@ -246,20 +180,6 @@ async function main(): Promise<void> {
     driver.client.destroy();
     await server.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function spread(values: number[]): string {
-  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
-}
-
-function format(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
 
 main().catch((error: unknown) => {

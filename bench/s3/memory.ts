@@ -15,29 +15,28 @@
  * - "collected": full GCs before every sample (see `collect`), so the figures are what is still referenced (the
  *   driver's real working set); the RSS of that run shows what glibc keeps besides.
  *
- * Environment: BENCH_MEMORY_MIB (1024), BENCH_PART_MIB (5), BENCH_QUEUE (2), BENCH_CASES (all:
+ * Environment: BENCH_MEMORY_MIB (1024), BENCH_PART_MIB (8), BENCH_QUEUE (4), BENCH_CASES (all:
  * localfile,stream,writer,chunks,readstream), BENCH_MODES (natural,collected), BENCH_REPEAT (1:
  * runs per cell; the table shows the largest growth and the fastest time), BENCH_SERVER=s3rver
  * (ignore FILEFIELD_S3_*), BENCH_S3_DIST (another build of @filefield/s3 to load in the children,
  * for before/after comparisons).
  */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { FieldFile, FileFieldDefinition, LocalFile } from '@filefield/core';
 import type { S3Storage as S3StorageClass, S3StorageOptions } from '@filefield/s3';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { collectRadosgwGarbage, MiB, startServer } from './shared';
 
-const MiB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_MEMORY_MIB ?? 1024) * MiB;
-const PART_SIZE = Number(process.env.BENCH_PART_MIB ?? 5) * MiB;
-const QUEUE_SIZE = Number(process.env.BENCH_QUEUE ?? 2);
+/** The driver's defaults (transfer.ts) unless set. */
+const PART_SIZE = Number(process.env.BENCH_PART_MIB ?? 8) * MiB;
+const QUEUE_SIZE = Number(process.env.BENCH_QUEUE ?? 4);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 const CHUNK = 64 * 1024;
 const ALL_CASES = ['localfile', 'stream', 'writer', 'chunks', 'readstream'] as const;
@@ -67,13 +66,6 @@ interface Result {
   external: number;
   /** heap + arrayBuffers after a full GC once the transfer is over: what it left behind. */
   leftover: number;
-}
-
-interface Server {
-  label: string;
-  external: boolean;
-  options: S3StorageOptions;
-  stop(): Promise<void>;
 }
 
 // ---- the measured child ----
@@ -140,7 +132,7 @@ function loadStorage(): typeof S3StorageClass {
 async function runTask(task: Task): Promise<Result> {
   if (!gc) throw new Error('run the measured process with --expose-gc');
   const S3Storage = loadStorage();
-  const storage = new S3Storage({ ...task.options, location: 'memory', multipartPartSize: PART_SIZE, multipartConcurrency: QUEUE_SIZE });
+  const storage = new S3Storage({ ...task.options, location: 'memory', transfer: { partSize: PART_SIZE, concurrency: QUEUE_SIZE } });
   const field = new FileFieldDefinition('Bench', 'file', { storage, maxLength: 255 });
   // Warm-up: one multipart round trip and one download load and compile the SDK's code paths and
   // open connections, so that the baseline is taken after the one-time costs.
@@ -169,52 +161,13 @@ async function runTask(task: Task): Promise<Result> {
   const memory = sampler.stop();
   if (bytes !== BYTES) throw new Error(`${task.case} moved ${bytes} bytes, expected ${BYTES}`);
   await storage.delete('warmup.bin');
+  // Only the LocalFile upload's object is read later; radosgw's RAM store would not hold them all.
+  if (task.case === 'stream' || task.case === 'writer') await storage.delete(`${task.case}.bin`);
   storage.client.destroy();
   return { ms, ...memory };
 }
 
 // ---- the parent ----
-
-async function startServer(): Promise<Server> {
-  const bucket = `filefield-memory-${Date.now().toString(36)}`;
-  const endpoint = process.env.BENCH_SERVER === 's3rver' ? undefined : process.env.FILEFIELD_S3_ENDPOINT;
-  if (endpoint) {
-    const options: S3StorageOptions = {
-      bucket,
-      endpointUrl: endpoint,
-      region: process.env.FILEFIELD_S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.FILEFIELD_S3_ACCESS_KEY_ID ?? '',
-      secretAccessKey: process.env.FILEFIELD_S3_SECRET_ACCESS_KEY ?? '',
-    };
-    await rawClient(options).send(new CreateBucketCommand({ Bucket: bucket }));
-    return { label: process.env.FILEFIELD_S3_SERVER ?? 'external', external: true, options, stop: async () => undefined };
-  }
-  // Not startS3rver() here: its worker thread would put s3rver's buffers in the measured RSS.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['-e', `require('@filefield/s3/testing').startS3rver({ bucket: ${JSON.stringify(bucket)} }).then((s) => { console.log(s.endpoint); const alive = setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => s.stop().then(() => { clearInterval(alive); process.exit(0); })); })`],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: __dirname },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return {
-    label: 's3rver (child process)',
-    external: false,
-    options: { bucket, endpointUrl: line.trim(), region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    async stop() {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-function rawClient(options: S3StorageOptions): S3Client {
-  return new S3Client({
-    endpoint: options.endpointUrl,
-    region: options.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! },
-  });
-}
 
 async function measure(task: Task): Promise<Result> {
   const child = spawn(process.execPath, ['--expose-gc', __filename], {
@@ -241,25 +194,14 @@ async function writeLocalFile(path: string, total: number): Promise<void> {
   await finished(out);
 }
 
-async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key }));
-    if (keys.length === 0) break;
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
-
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 
 async function main(): Promise<void> {
   // The SDK's notice that Node 20 support ends would be printed by every child.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const server = await startServer();
+  const server = await startServer('filefield-memory');
   const scratch = await mkdtemp(join(tmpdir(), 'filefield-memory-'));
   const localPath = join(scratch, 'localfile.bin');
-  const raw = rawClient(server.options);
   const rows: string[] = [];
   try {
     await writeLocalFile(localPath, BYTES);
@@ -273,6 +215,8 @@ async function main(): Promise<void> {
           : CASES;
         for (const name of cases) {
           const result = await measure({ case: name, mode, options: server.options, localPath });
+          // radosgw keeps deleted and replaced GiB in its RAM store until its GC.
+          if (name === 'localfile' || name === 'stream' || name === 'writer') await collectRadosgwGarbage();
           const key = `${name}/${mode}`;
           results.set(key, [...(results.get(key) ?? []), result]);
         }
@@ -302,8 +246,6 @@ async function main(): Promise<void> {
     );
   } finally {
     await rm(scratch, { recursive: true, force: true });
-    if (server.external) await emptyBucket(raw, server.options.bucket).catch((error: unknown) => console.error('cleanup failed:', error));
-    raw.destroy();
     await server.stop();
   }
 }

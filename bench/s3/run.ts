@@ -4,9 +4,10 @@
  *   npx tsc -b bench/s3 && node bench/s3/dist/run.js            # s3rver in a child process
  *   eval "$(bash .ci/radosgw.sh start)"; node bench/s3/dist/run.js   # the FILEFIELD_S3_* server
  *
- * Workloads: N small saves (PUT), N reads (GET), one large upload and download, each done by
- * the driver and by the SDK directly (the raw side uses the same part size and parallelism, so
- * the ratio is the driver's overhead). Small calls alternate driver/raw one by one; each large
+ * Workloads: N small saves (PUT), N reads (GET), one large upload (a stream of unknown size, and
+ * a file on disk: LocalFile for the driver, createReadStream for lib-storage) and download, each
+ * done by the driver (with its defaults) and by the SDK directly (the raw side uses the same part
+ * size and parallelism, so the ratio is the driver's overhead). Small calls alternate driver/raw one by one; each large
  * transfer runs in a fresh child process of this file (BENCH_LARGE_TASK), so its peak RSS growth
  * is its own. Prints a markdown table: times, driver/raw ratio, requests per save, peak RSS growth.
  *
@@ -14,90 +15,30 @@
  * BENCH_LARGE_MIB (512), BENCH_ROUNDS (3; the small workloads report the median round).
  * The server runs outside the measured processes, so the RSS is the client's alone.
  */
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { LocalFile } from '@filefield/core';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { collectRadosgwGarbage, format, median, MiB, rawClient, startServer } from './shared';
 
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 500);
 const SMALL_BYTES = Number(process.env.BENCH_SMALL_BYTES ?? 1024);
 const LARGE_BYTES = Number(process.env.BENCH_LARGE_MIB ?? 512) * 1024 * 1024;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const MiB = 1024 * 1024;
-
-interface Server {
-  label: string;
-  /** A server this run does not own: its bucket is emptied and removed at the end. */
-  external: boolean;
-  options: S3StorageOptions;
-  stop(): Promise<void>;
-}
-
-/** s3rver in a child process (its memory must not count as the client's), or FILEFIELD_S3_*. */
-async function startServer(): Promise<Server> {
-  const bucket = `filefield-bench-${Date.now().toString(36)}`;
-  const endpoint = process.env.FILEFIELD_S3_ENDPOINT;
-  if (endpoint) {
-    const options: S3StorageOptions = {
-      bucket,
-      endpointUrl: endpoint,
-      region: process.env.FILEFIELD_S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.FILEFIELD_S3_ACCESS_KEY_ID ?? '',
-      secretAccessKey: process.env.FILEFIELD_S3_SECRET_ACCESS_KEY ?? '',
-    };
-    await rawClient(options).send(new CreateBucketCommand({ Bucket: bucket }));
-    return { label: process.env.FILEFIELD_S3_SERVER ?? 'external', external: true, options, stop: async () => undefined };
-  }
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['-e', `require('@filefield/s3/testing').startS3rver({ bucket: ${JSON.stringify(bucket)} }).then((s) => { console.log(s.endpoint); const alive = setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => s.stop().then(() => { clearInterval(alive); process.exit(0); })); })`],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: __dirname },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return {
-    label: 's3rver (child process)',
-    external: false,
-    options: { bucket, endpointUrl: line.trim(), region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    async stop() {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-function rawClient(options: S3StorageOptions): S3Client {
-  // What a hand-written integration would configure for an S3-compatible server.
-  return new S3Client({
-    endpoint: options.endpointUrl,
-    region: options.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 async function timed(work: () => Promise<void>): Promise<number> {
   const start = process.hrtime.bigint();
   await work();
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** Peak RSS above the level at start, sampled every 10 ms. */
@@ -132,21 +73,21 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
   return bytes;
 }
 
-type LargeTask = 'raw-upload' | 'driver-upload' | 'raw-download' | 'driver-download' | 'chunks-download' | 'any-download';
+type LargeTask = 'raw-upload' | 'driver-upload' | 'raw-file-upload' | 'driver-file-upload' | 'raw-download' | 'driver-download' | 'chunks-download' | 'any-download';
 interface LargeResult {
   ms: number;
   rssGrowth: number;
 }
 
-/** The driver's defaults, used by the raw side too. */
-const LARGE_PARTS = { partSize: 5 * MiB, queueSize: 2 };
+/** The driver's defaults (transfer.ts), used by the raw side too. */
+const LARGE_PARTS = { partSize: 8 * MiB, queueSize: 4 };
 const LARGE_KEY = { raw: 'raw/large.bin', driver: 'large.bin' };
 
 /** Run one large transfer in a child process running this file with BENCH_LARGE_TASK set. */
-async function runLargeTask(task: LargeTask, options: S3StorageOptions): Promise<LargeResult> {
+async function runLargeTask(task: LargeTask, options: S3StorageOptions, file: string): Promise<LargeResult> {
   const child = spawn(process.execPath, [__filename], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_LARGE_TASK: task, BENCH_OPTIONS: JSON.stringify(options) },
+    env: { ...process.env, BENCH_LARGE_TASK: task, BENCH_OPTIONS: JSON.stringify(options), BENCH_LARGE_FILE: file },
   });
   let output = '';
   child.stdout!.on('data', (data: Buffer) => {
@@ -159,7 +100,9 @@ async function runLargeTask(task: LargeTask, options: S3StorageOptions): Promise
 
 /** The child side: one transfer, its time and this process's RSS growth. */
 async function largeTask(task: LargeTask, options: S3StorageOptions): Promise<LargeResult> {
-  const driver = new S3Storage({ ...options, location: 'driver', multipartPartSize: LARGE_PARTS.partSize, multipartConcurrency: LARGE_PARTS.queueSize });
+  // The driver's defaults (the same as LARGE_PARTS).
+  const driver = new S3Storage({ ...options, location: 'driver' });
+  const file = process.env.BENCH_LARGE_FILE!;
   const raw = rawClient(options);
   const { bucket } = options;
   // One request each first: connections, credentials and code paths are set up before the baseline.
@@ -173,6 +116,15 @@ async function largeTask(task: LargeTask, options: S3StorageOptions): Promise<La
     }
     if (task === 'driver-upload') {
       await driver.save(LARGE_KEY.driver, largeBody(LARGE_BYTES));
+      return;
+    }
+    if (task === 'raw-file-upload') {
+      const params = { Bucket: bucket, Key: LARGE_KEY.raw, Body: createReadStream(file), ContentType: 'application/octet-stream' };
+      await new Upload({ client: raw, params, ...LARGE_PARTS }).done();
+      return;
+    }
+    if (task === 'driver-file-upload') {
+      await driver.save(LARGE_KEY.driver, new LocalFile(file));
       return;
     }
     let bytes: number;
@@ -194,8 +146,22 @@ async function largeTask(task: LargeTask, options: S3StorageOptions): Promise<La
   return { ms: result, rssGrowth: growth };
 }
 
+/** Random bytes on disk, for the LocalFile upload. */
+async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    for (let written = 0; written < bytes; written += MiB) await handle.write(randomBytes(Math.min(MiB, bytes - written)));
+  } finally {
+    await handle.close();
+  }
+}
+
 async function main(): Promise<void> {
-  const server = await startServer();
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const server = await startServer('filefield-bench');
+  const scratch = await mkdtemp(join(tmpdir(), 'filefield-bench-'));
+  const largeFile = join(scratch, 'large.bin');
+  await writeRandomFile(largeFile, LARGE_BYTES);
   const driver = new S3Storage({ ...server.options, location: 'driver' });
   const unique = new S3Storage({ ...server.options, location: 'driver-unique', fileOverwrite: false });
   const raw = rawClient(server.options);
@@ -268,9 +234,14 @@ async function main(): Promise<void> {
     // The large file: each transfer runs in a fresh process (so its RSS growth is its own, not
     // what earlier phases left), uploads in the order raw, driver, driver, raw to cancel drift.
     const mib = Math.round(LARGE_BYTES / MiB);
-    const large = async (task: LargeTask) => runLargeTask(task, server.options);
+    const large = async (task: LargeTask) => runLargeTask(task, server.options, largeFile);
     const uploads = { raw: [] as LargeResult[], driver: [] as LargeResult[] };
     for (const side of ['raw', 'driver', 'driver', 'raw'] as const) uploads[side].push(await large(`${side}-upload`));
+    // Each upload replaced the object before it; radosgw keeps the replaced data until its GC.
+    await collectRadosgwGarbage();
+    const fileUploads = { raw: [] as LargeResult[], driver: [] as LargeResult[] };
+    for (const side of ['raw', 'driver', 'driver', 'raw'] as const) fileUploads[side].push(await large(`${side}-file-upload`));
+    await collectRadosgwGarbage();
     const downloads = { raw: [] as LargeResult[], driver: [] as LargeResult[], chunks: [] as LargeResult[], any: [] as LargeResult[] };
     for (const task of ['raw', 'driver', 'chunks', 'any', 'any', 'chunks', 'driver', 'raw'] as const) downloads[task].push(await large(`${task}-download`));
     const best = (results: LargeResult[]) => Math.min(...results.map((result) => result.ms));
@@ -278,6 +249,7 @@ async function main(): Promise<void> {
     const rss = (driverSide: LargeResult[], rawSide: LargeResult[]) =>
       `driver ${(growth(driverSide) / MiB).toFixed(0)} MiB, raw ${(growth(rawSide) / MiB).toFixed(0)} MiB`;
     rows.push([`${mib} MiB upload (stream of unknown size)`, best(uploads.driver), best(uploads.raw), rss(uploads.driver, uploads.raw)]);
+    rows.push([`${mib} MiB upload (LocalFile: ranged parts; raw: createReadStream)`, best(fileUploads.driver), best(fileUploads.raw), rss(fileUploads.driver, fileUploads.raw)]);
     rows.push([`${mib} MiB download (createReadStream)`, best(downloads.driver), best(downloads.raw), rss(downloads.driver, downloads.raw)]);
     rows.push([`${mib} MiB download (open().chunks(1 MiB))`, best(downloads.chunks), best(downloads.raw), rss(downloads.chunks, downloads.raw)]);
     rows.push([`${mib} MiB download (open().chunks(1 MiB, { exact: false }))`, best(downloads.any), best(downloads.raw), rss(downloads.any, downloads.raw)]);
@@ -297,28 +269,12 @@ async function main(): Promise<void> {
     ];
     console.log(lines.join('\n'));
   } finally {
-    await emptyBucket(raw, bucket, server.external).catch((error: unknown) => console.error('cleanup failed:', error));
+    await rm(scratch, { recursive: true, force: true });
     raw.destroy();
     driver.client.destroy();
     unique.client.destroy();
     await server.stop();
   }
-}
-
-/** Remove what the run stored (radosgw keeps objects in RAM; s3rver's directory goes with it). */
-async function emptyBucket(client: S3Client, bucket: string, external: boolean): Promise<void> {
-  if (!external) return;
-  for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key }));
-    if (keys.length === 0) break;
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
-
-function format(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 }
 
 const largeTaskName = process.env.BENCH_LARGE_TASK as LargeTask | undefined;

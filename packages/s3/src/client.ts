@@ -1,14 +1,20 @@
 /**
  * Builds the SDK client from the storage options: region, endpoint, SSL, addressing style,
- * credentials, checksum policy, signature version, timeouts and connection pool. An injected
- * client is used as is.
+ * credentials (keys, provider or a shared-config profile), checksum policy, signature version,
+ * timeouts, connection pool, proxies and TLS verification, then `clientConfig` over the defaults.
+ * An injected client is used as is.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { fromIni } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { connectTimeoutError } from './errors';
+import { type NetworkSettings, networkSettings } from './network';
 import { type ConnectionSettings, connectionSettings, parseEndpoint, type S3StorageOptions } from './options';
 import { sigV2AuthSchemes } from './signature-v2';
 
@@ -27,12 +33,14 @@ export function buildClient(options: S3StorageOptions): S3Client {
   const endpoint = options.endpointUrl === undefined ? undefined : parseEndpoint(options.endpointUrl);
   const addressingStyle = options.addressingStyle ?? (endpoint ? 'path' : 'auto');
   const connection = connectionSettings(options);
+  const network = networkSettings(options);
   const config: S3ClientConfig = {
     region: options.region ?? DEFAULT_REGION,
     // Without an explicit region, follow S3's redirect to the bucket's real region (boto3 does too).
     followRegionRedirects: options.region === undefined && endpoint === undefined,
     forcePathStyle: addressingStyle === 'path',
-    requestHandler: requestHandler(connection, `bucket '${options.bucket}'${endpoint ? ` at ${endpoint.origin}` : ''}`),
+    requestHandler:
+      options.clientConfig?.requestHandler ?? requestHandler(connection, network, `bucket '${options.bucket}'${endpoint ? ` at ${endpoint.origin}` : ''}`),
     // As silent as the SDK's default logger, which its retry middleware bypasses for one message:
     // "An error was encountered in a non-retryable streaming request", printed to the console
     // for every failed streamed upload, although the driver retries those itself (retries.ts).
@@ -52,6 +60,8 @@ export function buildClient(options: S3StorageOptions): S3Client {
     };
   } else if (options.credentials !== undefined) {
     config.credentials = options.credentials;
+  } else if (options.sessionProfile !== undefined) {
+    config.credentials = fromIni({ profile: options.sessionProfile });
   }
   // S3-compatible servers (radosgw, s3rver, older MinIO) reject the aws-chunked bodies with
   // trailing checksums the SDK sends by default since 3.729 (radosgw answers 411).
@@ -63,7 +73,8 @@ export function buildClient(options: S3StorageOptions): S3Client {
   if (options.signatureVersion === 's3') {
     config.httpAuthSchemes = sigV2AuthSchemes(options.bucket);
   }
-  return new S3Client(config);
+  // No key of clientConfig is set by an option as well (checked in options.ts): it replaces defaults only.
+  return new S3Client({ ...config, ...options.clientConfig });
 }
 
 /**
@@ -84,11 +95,16 @@ export function buildClient(options: S3StorageOptions): S3Client {
  * - The handler's own pool check warns only once 2 × maxSockets requests queue, through
  *   console.warn; its logger is silenced so the same condition is not reported twice.
  */
-function requestHandler(connection: ConnectionSettings, what: string): NodeHttpHandler {
+function requestHandler(connection: ConnectionSettings, network: NetworkSettings, what: string): NodeHttpHandler {
   const watch = new PoolWatch(what, connection.maxPoolConnections);
   const agentOptions = { keepAlive: true, maxSockets: connection.maxPoolConnections };
-  const httpAgent = instrument(new HttpAgent(agentOptions), connection.connectTimeout, false, watch);
-  const httpsAgent = instrument(new HttpsAgent(agentOptions), connection.connectTimeout, true, watch);
+  const { proxies, tls } = network;
+  const httpAgent = proxies.http
+    ? instrumentProxy(new HttpProxyAgent(proxies.http, { ...agentOptions, ...tls }), connection.connectTimeout, false, watch)
+    : instrument(new HttpAgent(agentOptions), connection.connectTimeout, false, watch);
+  const httpsAgent = proxies.https
+    ? instrumentProxy(tunnelling(new HttpsProxyAgent(proxies.https, { ...agentOptions, ...tls }), tls), connection.connectTimeout, true, watch)
+    : instrument(new HttpsAgent({ ...agentOptions, ...tls }), connection.connectTimeout, true, watch);
   return new NodeHttpHandler({
     socketTimeout: connection.readTimeout === 0 ? undefined : connection.readTimeout,
     httpAgent,
@@ -116,6 +132,73 @@ function instrument<A extends HttpAgent>(agent: A, connectTimeout: number, tls: 
   internals.addRequest = function (this: AgentInternals, request, options) {
     addRequest.call(this, request, options);
     watch.added(this, request);
+  };
+  return agent;
+}
+
+/**
+ * The TLS options for the connection to the endpoint inside the CONNECT tunnel: the proxy agent
+ * applies its constructor's options to the proxy connection only, while Node's Agent merges its
+ * `options` into every request's, which the agent then hands to tls.connect for the endpoint.
+ */
+function tunnelling(agent: HttpsProxyAgent<string>, tls: NetworkSettings['tls']): HttpsProxyAgent<string> {
+  Object.assign((agent as unknown as { options: object }).options, tls);
+  return agent;
+}
+
+/**
+ * A proxy agent's connection is made in its async `connect()` (to the proxy, then CONNECT and the
+ * TLS handshake with the endpoint for https). The connect timeout covers all of that: the
+ * request fails if the tunnel, or the handshake inside it, is not ready within `connectTimeout`.
+ */
+function instrumentProxy<A extends HttpProxyAgent<string> | HttpsProxyAgent<string>>(agent: A, connectTimeout: number, tls: boolean, watch: PoolWatch): A {
+  const internals = agent as unknown as AgentInternals & { connect(request: ClientRequest, options: { host?: string; port?: number }): Promise<Socket> };
+  const addRequest = internals.addRequest;
+  internals.addRequest = function (this: AgentInternals, request, options) {
+    addRequest.call(this, request, options);
+    watch.added(this, request);
+  };
+  if (connectTimeout === 0) return agent;
+  const connect = internals.connect;
+  internals.connect = function (this: unknown, request, options) {
+    return new Promise<Socket>((resolve, reject) => {
+      let settled = false;
+      let pending: Socket | undefined;
+      const settle = (fail: Error | undefined) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (fail === undefined) resolve(pending!);
+        else {
+          pending?.destroy();
+          reject(fail);
+        }
+      };
+      const host = options.host ?? 'localhost';
+      const timer = setTimeout(() => settle(connectTimeoutError(host, options.port ?? (tls ? 443 : 80), connectTimeout, tls)), connectTimeout);
+      connect.call(this, request, options).then(
+        (socket) => {
+          if (settled) {
+            socket.destroy();
+            return;
+          }
+          pending = socket;
+          const secure = socket as TLSSocket;
+          // A TLS socket to the endpoint whose handshake has not finished yet ('unknown' protocol).
+          if (typeof secure.getProtocol !== 'function' || secure.getProtocol() !== 'unknown') {
+            settle(undefined);
+            return;
+          }
+          const onError = (error: Error) => settle(error);
+          secure.once('error', onError);
+          secure.once('secureConnect', () => {
+            secure.off('error', onError);
+            settle(undefined);
+          });
+        },
+        (error: Error) => settle(error),
+      );
+    });
   };
   return agent;
 }

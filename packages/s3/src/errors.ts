@@ -11,6 +11,7 @@ import {
   StorageTimeoutError,
   StorageUnavailableError,
 } from '@filefield/core';
+import { certificateError } from './network';
 
 /** The configured bucket does not exist (S3 NoSuchBucket). Create it, or set `autoCreateBucket`. */
 export class BucketNotFoundError extends FileFieldError {
@@ -153,6 +154,9 @@ export function s3StatusCode(error: unknown): number | undefined {
 /** Map an SDK failure to a filefield error; FileFieldErrors pass through unchanged. */
 export function mapS3Error(error: unknown, context: S3CallContext): Error {
   if (error instanceof FileFieldError) return error;
+  withoutRawResponse(error);
+  const untrusted = certificateError(error, context.operation, context.bucket);
+  if (untrusted !== undefined) return untrusted;
   const code = s3ErrorCode(error);
   const status = s3StatusCode(error);
   const where = context.key === undefined ? `bucket '${context.bucket}'` : `'${context.key}' in bucket '${context.bucket}'`;
@@ -218,4 +222,22 @@ export function isNetworkFailure(error: unknown): boolean {
 
 function isBrokenResponse(error: unknown): boolean {
   return error instanceof Error && '$metadata' in error && /\b(aborted|socket hang up)\b/.test(error.message);
+}
+
+/**
+ * The SDK keeps the raw HTTP response on its errors (`$response`, a fixed hidden property), and
+ * that response's body stream references the request that was sent, whose header text holds the
+ * session token (X-Amz-Security-Token). The error is kept as `cause`, so the body (read and done
+ * with by then) is dropped from the response: status and headers stay, no token travels into
+ * logs and error reports.
+ */
+function withoutRawResponse(error: unknown): void {
+  if (error === null || typeof error !== 'object' || !('$response' in error)) return;
+  const raw = (error as { $response?: unknown }).$response;
+  if (raw === null || typeof raw !== 'object' || !('body' in raw)) return;
+  try {
+    (raw as { body?: unknown }).body = undefined;
+  } catch {
+    // A frozen response keeps its body; nothing else to do.
+  }
 }

@@ -6,6 +6,7 @@
 import type { ObjectCannedACL } from '@aws-sdk/client-s3';
 import { ConfigurationError } from '@filefield/core';
 import type { AddressingStyle, ObjectParameters, S3StorageOptions, SignatureVersion } from './options';
+import { transferFromEnv } from './transfer';
 
 type Env = Record<string, string | undefined>;
 
@@ -14,6 +15,10 @@ export const ENVIRONMENT_VARIABLES = {
   AWS_ACCESS_KEY_ID: 'accessKeyId',
   AWS_SECRET_ACCESS_KEY: 'secretAccessKey',
   AWS_SESSION_TOKEN: 'sessionToken',
+  AWS_SECURITY_TOKEN: 'sessionToken',
+  AWS_S3_ACCESS_KEY_ID: 'accessKeyId',
+  AWS_S3_SECRET_ACCESS_KEY: 'secretAccessKey',
+  AWS_S3_SESSION_PROFILE: 'sessionProfile',
   AWS_STORAGE_BUCKET_NAME: 'bucket',
   AWS_DEFAULT_ACL: 'defaultAcl',
   AWS_AUTO_CREATE_BUCKET: 'autoCreateBucket',
@@ -39,6 +44,12 @@ export const ENVIRONMENT_VARIABLES = {
   AWS_S3_CONNECT_TIMEOUT: 'connectTimeout',
   AWS_S3_READ_TIMEOUT: 'readTimeout',
   AWS_S3_MAX_POOL_CONNECTIONS: 'maxPoolConnections',
+  AWS_S3_PROXIES: 'proxies',
+  AWS_S3_VERIFY: 'verify',
+  AWS_S3_CLIENT_CONFIG: 'clientConfig',
+  AWS_CLOUDFRONT_KEY: 'cloudfrontKey',
+  AWS_CLOUDFRONT_KEY_ID: 'cloudfrontKeyId',
+  AWS_S3_TRANSFER_CONFIG: 'transfer',
 } as const satisfies Record<string, keyof S3StorageOptions>;
 
 /** Options from the environment (only the variables that are set). */
@@ -52,10 +63,13 @@ export function fromEnv(env: Env = process.env): Partial<S3StorageOptions> {
     if (value !== undefined) options[key] = value;
   };
 
-  set('accessKeyId', read('AWS_ACCESS_KEY_ID'));
+  // django-storages' own AWS_S3_* names win over the SDK-wide ones, as there.
+  set('accessKeyId', read('AWS_S3_ACCESS_KEY_ID') ?? read('AWS_ACCESS_KEY_ID'));
   // The secret is passed through untouched: never trimmed into an error message.
-  set('secretAccessKey', env.AWS_SECRET_ACCESS_KEY || undefined);
-  set('sessionToken', read('AWS_SESSION_TOKEN'));
+  set('secretAccessKey', env.AWS_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY || undefined);
+  // AWS_SECURITY_TOKEN is the older name boto still reads; AWS_SESSION_TOKEN wins when both are set.
+  set('sessionToken', read('AWS_SESSION_TOKEN') ?? read('AWS_SECURITY_TOKEN'));
+  set('sessionProfile', read('AWS_S3_SESSION_PROFILE'));
   set('bucket', read('AWS_STORAGE_BUCKET_NAME'));
   set('defaultAcl', read('AWS_DEFAULT_ACL') as ObjectCannedACL | undefined);
   set('autoCreateBucket', bool('AWS_AUTO_CREATE_BUCKET', read('AWS_AUTO_CREATE_BUCKET')));
@@ -81,6 +95,12 @@ export function fromEnv(env: Env = process.env): Partial<S3StorageOptions> {
   set('connectTimeout', milliseconds('AWS_S3_CONNECT_TIMEOUT', read('AWS_S3_CONNECT_TIMEOUT')));
   set('readTimeout', milliseconds('AWS_S3_READ_TIMEOUT', read('AWS_S3_READ_TIMEOUT')));
   set('maxPoolConnections', count('AWS_S3_MAX_POOL_CONNECTIONS', read('AWS_S3_MAX_POOL_CONNECTIONS')));
+  set('proxies', secretJsonObject('AWS_S3_PROXIES', read('AWS_S3_PROXIES'), '{"https": "http://proxy.internal:3128"}') as S3StorageOptions['proxies']);
+  set('verify', verify(read('AWS_S3_VERIFY')));
+  set('clientConfig', secretJsonObject('AWS_S3_CLIENT_CONFIG', read('AWS_S3_CLIENT_CONFIG'), '{"maxAttempts": 5}') as S3StorageOptions['clientConfig']);
+  set('cloudfrontKey', read('AWS_CLOUDFRONT_KEY'));
+  set('cloudfrontKeyId', read('AWS_CLOUDFRONT_KEY_ID'));
+  set('transfer', transferFromEnv(read('AWS_S3_TRANSFER_CONFIG')));
   return options;
 }
 
@@ -143,6 +163,33 @@ function objectParameters(parametersJson: string | undefined, headersJson: strin
   Object.assign(merged, parameters);
   if (typeof merged.Expires === 'string') merged.Expires = new Date(merged.Expires);
   return merged as ObjectParameters;
+}
+
+/** AWS_S3_VERIFY: true/false as booleans (django-storages' None/False), anything else a CA bundle path. */
+function verify(value: string | undefined): boolean | string | undefined {
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  return value;
+}
+
+/**
+ * A JSON object from a variable that may hold credentials (a proxy's user:password, keys in a
+ * client config): the parser's error, which quotes the input, is not kept.
+ */
+function secretJsonObject(name: string, json: string | undefined, example: string): Record<string, unknown> | undefined {
+  if (json === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError(`${name} must be a JSON object, e.g. ${example}.`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function parseJsonObject(name: string, json: string): Record<string, unknown> {

@@ -4,6 +4,10 @@
  */
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfigurationError, type StorageOptions } from '@filefield/core';
+import { type ResolvedTransfer, resolveTransfer, type TransferOptions } from './transfer';
+import { CloudFrontSigner, type CloudFrontPolicy, checkCloudFrontPolicy } from './cloudfront';
+import { networkSettings, type ProxyOptions } from './network';
+import { checkClientConfig } from './client-config';
 
 /** Extra PutObject parameters for every upload (django-storages' AWS_S3_OBJECT_PARAMETERS). */
 export type ObjectParameters = Partial<
@@ -85,11 +89,17 @@ export interface S3StorageOptions extends StorageOptions {
    * 'auto' (default) probes once per storage; `false` uses HEAD-then-PUT (racy, see README).
    */
   conditionalWrites?: 'auto' | boolean;
-  /** Uploads of known size up to this many bytes use one PutObject; larger or unknown ones multipart (default 16 MiB). */
+  /**
+   * AWS_S3_TRANSFER_CONFIG (boto3 TransferConfig's multipart_threshold, multipart_chunksize,
+   * max_concurrency): one PutObject up to `multipartThreshold`, else parts of `partSize` bytes,
+   * `concurrency` of them in flight (defaults 16 MiB, 8 MiB, 4; see transfer.ts).
+   */
+  transfer?: TransferOptions;
+  /** @deprecated `transfer.multipartThreshold` (the same setting). */
   multipartThreshold?: number;
-  /** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
+  /** @deprecated `transfer.partSize` (the same setting). */
   multipartPartSize?: number;
-  /** Parallel part uploads per multipart upload (default 4). */
+  /** @deprecated `transfer.concurrency` (the same setting). */
   multipartConcurrency?: number;
   /**
    * SDK checksum policy. Default: 'WHEN_REQUIRED' when `endpointUrl` is set (S3-compatible
@@ -110,6 +120,27 @@ export interface S3StorageOptions extends StorageOptions {
   readTimeout?: number;
   /** AWS_S3_MAX_POOL_CONNECTIONS: connections kept to the S3 host, at most (default 50, the SDK's). */
   maxPoolConnections?: number;
+  /**
+   * AWS_S3_SESSION_PROFILE: credentials from this profile of the shared files (~/.aws/credentials,
+   * ~/.aws/config, or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), through the SDK's `fromIni`
+   * (static keys, session tokens, role_arn + source_profile, SSO, credential_process).
+   */
+  sessionProfile?: string;
+  /** AWS_S3_PROXIES (JSON): a proxy per endpoint scheme, e.g. `{ https: 'http://proxy.internal:3128' }` (botocore's `proxies`). */
+  proxies?: ProxyOptions;
+  /** AWS_S3_VERIFY: TLS certificate verification: `true` (default), `false` (off), or the path of a CA bundle (PEM). */
+  verify?: boolean | string;
+  /**
+   * AWS_S3_CLIENT_CONFIG (JSON): more `S3ClientConfig` for the built client (`maxAttempts`,
+   * `useDualstackEndpoint`, `retryMode`, ...). A key that a filefield option also sets is refused.
+   */
+  clientConfig?: S3ClientConfig;
+  /** AWS_CLOUDFRONT_KEY: the PEM RSA private key of a CloudFront key pair; `url()` on the `customDomain` is then signed. */
+  cloudfrontKey?: string;
+  /** AWS_CLOUDFRONT_KEY_ID: the id of that key pair (CloudFront's public key id, `K2JCJMDEHXQW5F`). */
+  cloudfrontKeyId?: string;
+  /** A CloudFront custom policy for every signed URL: source IP range, start time (default: the canned policy). */
+  cloudfrontPolicy?: CloudFrontPolicy;
   /** An S3Client to use instead of building one (region/endpoint/credential options are then refused). */
   client?: S3Client;
 }
@@ -121,8 +152,6 @@ export const DEFAULT_GZIP_CONTENT_TYPES = [
   'application/x-javascript',
   'image/svg+xml',
 ];
-
-const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** Options that configure the SDK client, meaningless when a client is injected. */
 const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
@@ -139,10 +168,14 @@ const CLIENT_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
   'connectTimeout',
   'readTimeout',
   'maxPoolConnections',
+  'sessionProfile',
+  'proxies',
+  'verify',
+  'clientConfig',
 ];
 
 /** The client options about connections (see client.ts). */
-const CONNECTION_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = ['connectTimeout', 'readTimeout', 'maxPoolConnections'];
+const CONNECTION_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = ['connectTimeout', 'readTimeout', 'maxPoolConnections', 'proxies', 'verify'];
 
 /** Options of the storage itself, valid with a built or an injected client. */
 const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
@@ -162,9 +195,13 @@ const STORAGE_OPTIONS: ReadonlyArray<keyof S3StorageOptions> = [
   'customDomain',
   'urlProtocol',
   'conditionalWrites',
+  'transfer',
   'multipartThreshold',
   'multipartPartSize',
   'multipartConcurrency',
+  'cloudfrontKey',
+  'cloudfrontKeyId',
+  'cloudfrontPolicy',
   'client',
 ];
 
@@ -230,10 +267,10 @@ export interface ResolvedS3Options {
   customDomain: string | undefined;
   urlProtocol: 'https:' | 'http:';
   conditionalWrites: 'auto' | boolean;
-  multipartThreshold: number;
-  multipartPartSize: number;
-  multipartConcurrency: number;
+  transfer: ResolvedTransfer;
   signatureVersion: SignatureVersion;
+  /** Set with `cloudfrontKey` and `cloudfrontKeyId`: custom-domain URLs are CloudFront signed URLs. */
+  cloudfront: { signer: CloudFrontSigner; policy: CloudFrontPolicy } | undefined;
 }
 
 export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
@@ -268,6 +305,16 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
   }
   if (options.accessKeyId !== undefined && options.credentials !== undefined) {
     throw new ConfigurationError('S3Storage got both `credentials` and `accessKeyId`/`secretAccessKey`; pass one of them.');
+  }
+  if (options.sessionProfile !== undefined) {
+    if (typeof options.sessionProfile !== 'string' || !/^[\w.@+:/-]+$/.test(options.sessionProfile)) {
+      throw new ConfigurationError('`sessionProfile` (AWS_S3_SESSION_PROFILE) must be the name of a profile of the shared config files, e.g. "media".');
+    }
+    if (options.accessKeyId !== undefined || options.credentials !== undefined) {
+      throw new ConfigurationError(
+        'S3Storage got `sessionProfile` (AWS_S3_SESSION_PROFILE) and also `accessKeyId`/`credentials` (AWS_ACCESS_KEY_ID); pass one of them.',
+      );
+    }
   }
   const querystringExpire = options.querystringExpire ?? 3600;
   if (!Number.isInteger(querystringExpire) || querystringExpire <= 0 || querystringExpire > 604800) {
@@ -308,10 +355,9 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
   }
   if (options.endpointUrl !== undefined) parseEndpoint(options.endpointUrl);
   connectionSettings(options);
-  const multipartPartSize = positiveInteger('multipartPartSize', options.multipartPartSize, MIN_PART_SIZE);
-  if (multipartPartSize < MIN_PART_SIZE) {
-    throw new ConfigurationError(`\`multipartPartSize\` must be at least 5 MiB (${MIN_PART_SIZE} bytes), S3's smallest part; got ${multipartPartSize}.`);
-  }
+  networkSettings(options);
+  checkClientConfig(options);
+  const transfer = resolveTransfer(options);
   const objectParameters = options.objectParameters;
   if (objectParameters !== undefined && typeof objectParameters !== 'function' && (objectParameters === null || typeof objectParameters !== 'object')) {
     throw new ConfigurationError('`objectParameters` (AWS_S3_OBJECT_PARAMETERS) must be an object or a function of the name.');
@@ -337,11 +383,36 @@ export function resolveOptions(options: S3StorageOptions): ResolvedS3Options {
     customDomain,
     urlProtocol: options.urlProtocol ?? 'https:',
     conditionalWrites: options.conditionalWrites ?? 'auto',
-    multipartThreshold: positiveInteger('multipartThreshold', options.multipartThreshold, 16 * 1024 * 1024),
-    multipartPartSize,
-    multipartConcurrency: positiveInteger('multipartConcurrency', options.multipartConcurrency, 2),
+    transfer,
     signatureVersion: options.signatureVersion ?? 's3v4',
+    cloudfront: resolveCloudFront(options),
   };
+}
+
+function resolveCloudFront(options: S3StorageOptions): ResolvedS3Options['cloudfront'] {
+  const { cloudfrontKey: key, cloudfrontKeyId: keyId } = options;
+  const policy = checkCloudFrontPolicy(options.cloudfrontPolicy, 'cloudfrontPolicy');
+  if (key === undefined && keyId === undefined) {
+    if (options.cloudfrontPolicy !== undefined) {
+      throw new ConfigurationError('`cloudfrontPolicy` needs `cloudfrontKey` and `cloudfrontKeyId` (AWS_CLOUDFRONT_KEY, AWS_CLOUDFRONT_KEY_ID).');
+    }
+    return undefined;
+  }
+  if (key === undefined || keyId === undefined) {
+    throw new ConfigurationError('CloudFront signed URLs need both `cloudfrontKey` and `cloudfrontKeyId` (AWS_CLOUDFRONT_KEY, AWS_CLOUDFRONT_KEY_ID), or neither.');
+  }
+  if (typeof keyId !== 'string' || !/^[A-Za-z0-9_-]+$/.test(keyId)) {
+    throw new ConfigurationError("`cloudfrontKeyId` (AWS_CLOUDFRONT_KEY_ID) must be a CloudFront key pair id such as 'K2JCJMDEHXQW5F'.");
+  }
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw new ConfigurationError('`cloudfrontKey` (AWS_CLOUDFRONT_KEY) must be the PEM text of an RSA private key.');
+  }
+  if (options.customDomain === undefined) {
+    throw new ConfigurationError(
+      'CloudFront signed URLs (`cloudfrontKey`, AWS_CLOUDFRONT_KEY) are URLs on the CloudFront distribution: set `customDomain` (AWS_S3_CUSTOM_DOMAIN) to its host.',
+    );
+  }
+  return { signer: new CloudFrontSigner(key, keyId), policy };
 }
 
 function resolveEncryption(value: S3StorageOptions['encryption']): Encryption {

@@ -10,12 +10,12 @@
  * Configurations this does not model go through getSignedUrl (see `fallbackReason`), and the
  * fast path is compared once with getSignedUrl before it is used.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { buildQueryString } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, HttpRequest, RequestPresigningArguments } from '@smithy/types';
+import type { AwsCredentialIdentity, BuildMiddleware, HttpRequest, RequestPresigningArguments } from '@smithy/types';
 import { encodeKey } from './urls';
 
 /** The key of the one-time comparison with getSignedUrl; characters that need encoding included. */
@@ -23,9 +23,29 @@ const CHECK_KEY = 'filefield/presign check ü+~%(1).txt';
 
 type Decision = { fast: FastPresign; reason?: undefined } | { fast?: undefined; reason: string };
 
+/** GetObject (a download URL) or PutObject (an upload URL). */
+export type PresignMethod = 'GET' | 'PUT';
+
+/** What one URL asks for besides its key. */
+export interface PresignRequest {
+  method?: PresignMethod;
+  /** Query parameters signed with the URL (`response-content-disposition`, `versionId`, ...). */
+  parameters?: Readonly<Record<string, string>>;
+  /** Seconds; default the presigner's. */
+  expiresIn?: number;
+}
+
+/**
+ * The checksum headers the SDK's flexible-checksums middleware puts on a PutObject without a
+ * body when request checksums are `WHEN_SUPPORTED` (AWS's default): hoisted into a presigned URL
+ * they pin the upload to the checksum of an empty body, and S3 refuses any other body.
+ */
+const EMPTY_BODY_CHECKSUM = /^x-amz-(checksum-[a-z0-9]+|sdk-checksum-algorithm)$/i;
+
 export class Presigner {
-  private decided: Decision | undefined;
-  private deciding: Promise<Decision> | undefined;
+  private readonly decided = new Map<PresignMethod, Decision>();
+  private readonly deciding = new Map<PresignMethod, Promise<Decision>>();
+  private endpoint: Promise<Decision> | undefined;
 
   constructor(
     private readonly client: S3Client,
@@ -33,34 +53,87 @@ export class Presigner {
     private readonly expiresIn: number,
   ) {}
 
-  /** A presigned GET URL for `key` (the S3 key, location included), signed at `signingDate`. */
-  async url(key: string, signingDate: Date = new Date()): Promise<string> {
-    const decision = this.decided ?? (await this.decide());
-    return decision.fast ? decision.fast.url(key, signingDate) : this.sdkUrl(key, signingDate);
+  /** A presigned URL for `key` (the S3 key, location included), signed at `signingDate`: GET unless `request.method` says PUT. */
+  async url(key: string, signingDate: Date = new Date(), request: PresignRequest = {}): Promise<string> {
+    const method = request.method ?? 'GET';
+    const decision = this.decided.get(method) ?? (await this.decide(method));
+    const expiresIn = request.expiresIn ?? this.expiresIn;
+    return decision.fast
+      ? decision.fast.url(key, signingDate, method, request.parameters, expiresIn)
+      : this.sdkUrl(key, signingDate, method, request.parameters, expiresIn);
   }
 
   /** Why `url()` goes through getSignedUrl for this client and bucket; `undefined` when it signs directly. */
-  async fallbackReason(): Promise<string | undefined> {
-    return (this.decided ?? (await this.decide())).reason;
+  async fallbackReason(method: PresignMethod = 'GET'): Promise<string | undefined> {
+    return (this.decided.get(method) ?? (await this.decide(method))).reason;
   }
 
-  private sdkUrl(key: string, signingDate: Date): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: this.expiresIn, signingDate });
+  /**
+   * getSignedUrl's URL. Extra query parameters are added to the request before it is signed; a
+   * PUT leaves out the checksum of the empty body the SDK would otherwise sign into it.
+   */
+  private sdkUrl(key: string, signingDate: Date, method: PresignMethod, parameters: PresignRequest['parameters'], expiresIn: number): Promise<string> {
+    const input = { Bucket: this.bucket, Key: key };
+    const command = method === 'PUT' ? new PutObjectCommand(input) : new GetObjectCommand(input);
+    if (method === 'PUT' || (parameters !== undefined && Object.keys(parameters).length > 0)) {
+      const shape: BuildMiddleware<object, object> = (next) => async (args) => {
+        const request = args.request as HttpRequest;
+        request.query = { ...request.query, ...parameters };
+        if (method === 'PUT') {
+          for (const header of Object.keys(request.headers)) if (EMPTY_BODY_CHECKSUM.test(header)) delete request.headers[header];
+          for (const name of Object.keys(request.query)) if (EMPTY_BODY_CHECKSUM.test(name)) delete request.query[name];
+        }
+        return next(args);
+      };
+      (command.middlewareStack as unknown as { addRelativeTo(m: unknown, o: object): void }).addRelativeTo(shape, {
+        name: 'filefieldPresignRequest',
+        relation: 'before',
+        toMiddleware: 'presignInterceptMiddleware',
+      });
+    }
+    return getSignedUrl(this.client, command, { expiresIn, signingDate });
   }
 
-  /** Once per presigner, shared by concurrent first calls; a failure (no credentials, say) is tried again next time. */
-  private decide(): Promise<Decision> {
-    this.deciding ??= this.evaluate().then(
-      (decision) => (this.decided = decision),
-      (error: unknown) => {
-        this.deciding = undefined;
-        throw error;
-      },
-    );
-    return this.deciding;
+  /** Once per presigner and method, shared by concurrent first calls; a failure (no credentials, say) is tried again next time. */
+  private decide(method: PresignMethod): Promise<Decision> {
+    let deciding = this.deciding.get(method);
+    if (deciding === undefined) {
+      deciding = this.evaluate(method).then(
+        (decision) => {
+          this.decided.set(method, decision);
+          return decision;
+        },
+        (error: unknown) => {
+          this.deciding.delete(method);
+          throw error;
+        },
+      );
+      this.deciding.set(method, deciding);
+    }
+    return deciding;
   }
 
-  private async evaluate(): Promise<Decision> {
+  /** The fast path for `method`, checked once against getSignedUrl for that method. */
+  private async evaluate(method: PresignMethod): Promise<Decision> {
+    this.endpoint ??= this.resolveEndpoint().catch((error: unknown) => {
+      this.endpoint = undefined;
+      throw error;
+    });
+    const base = await this.endpoint;
+    if (!base.fast) return base;
+    // Guards against what this module does not know of: a setting or a later SDK version that
+    // changes the URL.
+    const now = new Date();
+    const [mine, sdk] = await Promise.all([
+      base.fast.url(CHECK_KEY, now, method, undefined, this.expiresIn),
+      this.sdkUrl(CHECK_KEY, now, method, undefined, this.expiresIn),
+    ]);
+    if (!agree(mine, sdk)) return { reason: "the signed URL differs from getSignedUrl's" };
+    return base;
+  }
+
+  /** What does not depend on the key or the method: the endpoint and signing scope, from the SDK, once. */
+  private async resolveEndpoint(): Promise<Decision> {
     const config = this.client.config;
     const reference = defaultClientShape();
     // Middleware can rewrite the request (and a custom endpoint provider sees the key): only
@@ -85,14 +158,7 @@ export class Presigner {
       return { reason: 'the endpoint has a query, fragment, user info or headers' };
     }
     const checksumMode = (await config.responseChecksumValidation()) === 'WHEN_SUPPORTED';
-    const fast = new FastPresign(this.client, url, scheme.signingRegion, scheme.signingName, checksumMode, this.expiresIn);
-
-    // Guards against what this module does not know of: a setting or a later SDK version that
-    // changes the URL.
-    const now = new Date();
-    const [mine, sdk] = await Promise.all([fast.url(CHECK_KEY, now), this.sdkUrl(CHECK_KEY, now)]);
-    if (!agree(mine, sdk)) return { reason: "the signed URL differs from getSignedUrl's" };
-    return { fast };
+    return { fast: new FastPresign(this.client, url, scheme.signingRegion, scheme.signingName, checksumMode) };
   }
 }
 
@@ -134,10 +200,10 @@ class FastPresign {
   private readonly port: number | undefined;
   private readonly host: string;
   private readonly pathPrefix: string;
-  private readonly options: RequestPresigningArguments;
+  private readonly options: Omit<RequestPresigningArguments, 'expiresIn'>;
   private readonly checksumMode: boolean;
 
-  constructor(client: S3Client, endpoint: URL, signingRegion: string, signingService: string, checksumMode: boolean, expiresIn: number) {
+  constructor(client: S3Client, endpoint: URL, signingRegion: string, signingService: string, checksumMode: boolean) {
     // As the S3 presigner's: S3 paths are signed as sent (no double encoding), no payload hash.
     // The provider is read from the config per URL, as getSignedUrl does: it may be replaced.
     this.signer = new SignatureV4({
@@ -158,7 +224,6 @@ class FastPresign {
     this.pathPrefix = `${endpoint.pathname === '/' ? '' : endpoint.pathname}/`;
     this.checksumMode = checksumMode;
     this.options = {
-      expiresIn,
       signingRegion,
       signingService,
       unsignableHeaders: new Set(['content-type']),
@@ -166,22 +231,24 @@ class FastPresign {
     };
   }
 
-  async url(key: string, signingDate: Date): Promise<string> {
-    // The headers GetObject reaches the presigner with, minus those it deletes or never signs
-    // (user agent, invocation id); x-amz-* ones become query parameters.
-    const headers: Record<string, string> = this.checksumMode
-      ? { 'x-amz-checksum-mode': 'ENABLED', host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' }
-      : { host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' };
+  async url(key: string, signingDate: Date, method: PresignMethod, parameters: PresignRequest['parameters'], expiresIn: number): Promise<string> {
+    // The headers GetObject (PutObject) reaches the presigner with, minus those it deletes or
+    // never signs (user agent, invocation id; a PUT's checksum of the empty body, see
+    // EMPTY_BODY_CHECKSUM); x-amz-* ones become query parameters.
+    const headers: Record<string, string> =
+      this.checksumMode && method === 'GET'
+        ? { 'x-amz-checksum-mode': 'ENABLED', host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' }
+        : { host: this.host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' };
     const request: HttpRequest = {
-      method: 'GET',
+      method,
       protocol: this.protocol,
       hostname: this.hostname,
       port: this.port,
       path: this.pathPrefix + encodeKey(key),
-      query: { 'x-id': 'GetObject' },
+      query: parameters === undefined ? { 'x-id': method === 'PUT' ? 'PutObject' : 'GetObject' } : { ...parameters, 'x-id': method === 'PUT' ? 'PutObject' : 'GetObject' },
       headers,
     };
-    const signed = await this.signer.presign(request, { ...this.options, signingDate });
+    const signed = await this.signer.presign(request, { ...this.options, expiresIn, signingDate });
     return `${this.origin}${signed.path}?${buildQueryString(signed.query ?? {})}`;
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   type CallOptions,
+  ConfigurationError,
   type ContentSource,
   type DeleteManyResult,
   type DirectoryListing,
@@ -42,7 +43,12 @@ import { Presigner } from './presign';
 import { presignV2 } from './signature-v2';
 import { UploadRetries } from './retries';
 import { type UploadBody, type UploadPlan, uploadBody } from './upload';
-import { bucketUrlBase, bucketUrlBaseFromClient, encodeKey } from './urls';
+import { bucketUrlBase, bucketUrlBaseFromClient, checkUrlOptions, encodeKey, queryString, type S3UrlOptions } from './urls';
+import { type Capabilities, probeCapabilities } from './capabilities';
+import { clientConfigMovesEndpoint } from './client-config';
+
+/** `url(name)` without options (the presigner's defaults apply). */
+const NO_URL_OPTIONS: S3UrlOptions = Object.freeze({});
 
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_OBJECTS_LIMIT = 1000;
@@ -56,6 +62,8 @@ export class S3Storage extends Storage {
   private readonly lockScope: string;
   private readonly identityBase: string;
   private plainUrlBase: string | Promise<string> | undefined;
+  /** With a custom domain: the bucket's own URL, for upload URLs and the capability probe. */
+  private bucketUrl: Promise<string> | undefined;
   /** SigV4 presigned URLs, created with the first one (presign.ts). */
   private presigner: Presigner | undefined;
   private conditionalWriteSupport: Promise<boolean> | undefined;
@@ -73,7 +81,7 @@ export class S3Storage extends Storage {
     if (settings.conditionalWrites !== 'auto') this.conditionalWriteSupport = Promise.resolve(settings.conditionalWrites);
     if (settings.customDomain !== undefined) {
       this.plainUrlBase = `${settings.urlProtocol}//${settings.customDomain}/`;
-    } else if (options.client === undefined) {
+    } else if (options.client === undefined && !clientConfigMovesEndpoint(options.clientConfig)) {
       const endpoint = options.endpointUrl === undefined ? undefined : parseEndpoint(options.endpointUrl);
       this.plainUrlBase = bucketUrlBase({
         bucket: this.bucket,
@@ -84,7 +92,7 @@ export class S3Storage extends Storage {
       });
     }
     this.lockScope = `${options.endpointUrl ?? options.region ?? ''}|${this.bucket}|`;
-    this.identityBase = options.client !== undefined ? 'client' : options.endpointUrl !== undefined ? parseEndpoint(options.endpointUrl).origin : `aws:${options.region ?? DEFAULT_REGION}`;
+    this.identityBase = options.client !== undefined || clientConfigMovesEndpoint(options.clientConfig) ? clientIdentity(options) : options.endpointUrl !== undefined ? parseEndpoint(options.endpointUrl).origin : `aws:${options.region ?? DEFAULT_REGION}`;
   }
 
   /**
@@ -92,7 +100,11 @@ export class S3Storage extends Storage {
    * AWS_S3_ENDPOINT_URL, ...; see the README); `overrides` win over the environment.
    */
   static fromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<S3StorageOptions> = {}): S3Storage {
-    return new S3Storage({ ...fromEnv(env), ...overrides } as S3StorageOptions);
+    const fromEnvironment = fromEnv(env);
+    const options = { ...fromEnvironment, ...overrides };
+    // `transfer` is a group: an override of one of its settings keeps the others from AWS_S3_TRANSFER_CONFIG.
+    if (fromEnvironment.transfer && overrides.transfer) options.transfer = { ...fromEnvironment.transfer, ...overrides.transfer };
+    return new S3Storage(options as S3StorageOptions);
   }
 
   /** The S3 key a storage name is stored under (the name behind `location`). */
@@ -168,15 +180,71 @@ export class S3Storage extends Storage {
     return (await this.head(name, 'size')).ContentLength ?? 0;
   }
 
+  /**
+   * The file's URL: presigned for `querystringExpire` seconds (AWS_QUERYSTRING_AUTH), plain, or
+   * on the `customDomain`, where it is a CloudFront signed URL with `cloudfrontKey`. Per call
+   * (django-storages' `url(name, parameters, expire, http_method)`): query `parameters` signed
+   * into it, another lifetime (`expire`), and `method: 'PUT'` for a presigned upload URL on S3.
+   */
+  override async url(name: string, options?: S3UrlOptions): Promise<string> {
+    if (options === undefined) return super.url(name);
+    checkUrlOptions(options);
+    return this.urlFor(this.checkName(name), options);
+  }
+
   protected async objectUrl(name: string): Promise<string> {
+    return this.urlFor(name, NO_URL_OPTIONS);
+  }
+
+  private async urlFor(name: string, options: S3UrlOptions): Promise<string> {
     const key = this.key(name);
-    if (this.settings.customDomain !== undefined || !this.settings.querystringAuth) return (await this.urlBase()) + encodeKey(key);
-    if (this.settings.signatureVersion === 's3') {
-      const credentials = await this.call('url', name, () => this.client.config.credentials());
-      return presignV2((await this.urlBase()) + encodeKey(key), this.bucket, credentials, this.settings.querystringExpire, new Date());
+    const { settings } = this;
+    const method = options.method ?? 'GET';
+    const expire = options.expire ?? settings.querystringExpire;
+    // An upload URL is always S3's, presigned: a CDN serves reads, and an unsigned PUT is refused.
+    if (method === 'GET' && settings.customDomain !== undefined) {
+      const url = (await this.urlBase()) + encodeKey(key) + queryString(options.parameters);
+      if (!settings.querystringAuth || settings.cloudfront === undefined) return url;
+      const { signer, policy } = settings.cloudfront;
+      return signer.sign(url, expire, { ...policy, ...options.cloudfrontPolicy });
     }
-    const presigner = (this.presigner ??= new Presigner(this.client, this.bucket, this.settings.querystringExpire));
-    return this.call('url', name, () => presigner.url(key));
+    if (options.cloudfrontPolicy !== undefined) {
+      throw new ConfigurationError('url() `cloudfrontPolicy` applies to CloudFront signed URLs: GET on the customDomain with cloudfrontKey.');
+    }
+    if (method === 'GET' && !settings.querystringAuth) return (await this.s3UrlBase()) + encodeKey(key) + queryString(options.parameters);
+    if (settings.signatureVersion === 's3') {
+      if (method !== 'GET' || options.parameters !== undefined) {
+        throw new ConfigurationError("With signatureVersion 's3' (SigV2), url() takes `expire` only: no `parameters` and no `method: 'PUT'`.");
+      }
+      const credentials = await this.call('url', name, () => this.client.config.credentials());
+      return presignV2((await this.s3UrlBase()) + encodeKey(key), this.bucket, credentials, expire, new Date());
+    }
+    const presigner = (this.presigner ??= new Presigner(this.client, this.bucket, settings.querystringExpire));
+    const request = options === NO_URL_OPTIONS ? undefined : { method, parameters: options.parameters, expiresIn: expire };
+    return this.call('url', name, () => presigner.url(key, new Date(), request));
+  }
+
+  /**
+   * What this bucket supports, found by trying it (scratch objects under the location, removed
+   * afterwards): conditional writes (If-None-Match), canned ACLs enforced for anonymous readers,
+   * server-side encryption, DeleteObjects. About 10 requests; for a log line at startup.
+   */
+  async capabilities(): Promise<Capabilities> {
+    await this.ready();
+    const { Bucket, Key, ContentType, ...headers } = this.uploadPlan('.filefield-probe', '', undefined).params;
+    const report = await this.call('check capabilities', undefined, () =>
+      probeCapabilities({
+        client: this.client,
+        bucket: this.bucket,
+        prefix: this.location,
+        headers,
+        bucketUrl: () => this.s3UrlBase(),
+        kmsKeyId: this.settings.encryption === 'aws:kms' ? (this.settings.kmsKeyId ?? null) : undefined,
+      }),
+    );
+    // The probe answered what the 'auto' setting would have probed for.
+    if (this.settings.conditionalWrites === 'auto') this.conditionalWriteSupport ??= Promise.resolve(report.conditionalWrites);
+    return report;
   }
 
   protected async objectModifiedTime(name: string): Promise<Date> {
@@ -281,6 +349,13 @@ export class S3Storage extends Storage {
     return this.plainUrlBase;
   }
 
+  /** The bucket's own URL on S3 (never the custom domain), ending in '/'. */
+  private async s3UrlBase(): Promise<string> {
+    if (this.settings.customDomain === undefined) return this.urlBase();
+    this.bucketUrl ??= bucketUrlBaseFromClient(this.client, this.bucket);
+    return this.bucketUrl;
+  }
+
   /**
    * One exclusive upload. Each write carries a random token in its metadata, so that a 412 can be
    * told apart: when the response to a conditional PUT was lost, the SDK (or the retry above)
@@ -354,9 +429,9 @@ export class S3Storage extends Storage {
     return {
       client: this.client,
       params,
-      multipartThreshold: settings.multipartThreshold,
-      partSize: settings.multipartPartSize,
-      queueSize: settings.multipartConcurrency,
+      multipartThreshold: settings.transfer.multipartThreshold,
+      partSize: settings.transfer.partSize,
+      queueSize: settings.transfer.concurrency,
       signal,
     };
   }
@@ -378,6 +453,11 @@ export class S3Storage extends Storage {
       return { kind: 'stream', stream: pipeline(source.stream(), createGzip(), () => undefined), size: undefined };
     }
     if (source.buffer) return { kind: 'buffer', buffer: source.buffer };
+    // A LocalFile (core's source for it carries its path): large ones go in parts read by range.
+    const path = (source as { path?: unknown }).path;
+    if (typeof path === 'string' && source.replayable && source.size !== undefined) {
+      return { kind: 'file', path, size: source.size, stream: () => source.stream() };
+    }
     return { kind: 'stream', stream: source.stream(), size: source.size };
   }
 
@@ -431,6 +511,15 @@ export class S3Storage extends Storage {
       throw mapS3Error(error, { bucket: this.bucket, operation, name, key: name === undefined ? undefined : this.key(name) });
     }
   }
+}
+
+/** The identity of a storage whose client decides the endpoint: the endpoint and region it was given, where known. */
+function clientIdentity(options: S3StorageOptions): string {
+  if (options.client !== undefined) return 'client';
+  const config = options.clientConfig ?? {};
+  if (typeof config.endpoint === 'string') return parseEndpoint(config.endpoint).origin;
+  const region = typeof config.region === 'string' ? config.region : (options.region ?? DEFAULT_REGION);
+  return options.endpointUrl !== undefined ? parseEndpoint(options.endpointUrl).origin : `aws:${region}`;
 }
 
 /** `pending`, or a rejection as soon as `signal` fires (the work itself goes on for others). */

@@ -3,6 +3,11 @@
  * multipart upload. Bodies of unknown size are peeked at up to one part: a short stream still
  * goes out as one PutObject.
  *
+ * A file on disk of known size (a LocalFile) goes in parts read from the file by range, as
+ * s3transfer does: each of the `queueSize` parts in flight reads its own range (fs reads at
+ * offsets, straight into a part buffer: no stream, no copy) and then sends it, so reads run in
+ * parallel with the uploads and an upload holds at most `queueSize` part buffers, reused.
+ *
  * A multipart upload of a stream holds `queueSize + 1` part buffers, allocated once and reused:
  * `queueSize` parts in flight and one being filled from the stream meanwhile. (lib-storage's
  * Upload, used here before, concatenated every part into a new buffer and kept the previous one
@@ -24,7 +29,10 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { MAX_PART_SIZE } from './transfer';
 
 export interface UploadPlan {
   client: S3Client;
@@ -37,7 +45,11 @@ export interface UploadPlan {
   signal?: AbortSignal;
 }
 
-export type UploadBody = { kind: 'buffer'; buffer: Buffer } | { kind: 'stream'; stream: Readable; size: number | undefined };
+export type UploadBody =
+  | { kind: 'buffer'; buffer: Buffer }
+  | { kind: 'stream'; stream: Readable; size: number | undefined }
+  /** A file on disk of known size: small ones are streamed in one PutObject, large ones read by range. */
+  | { kind: 'file'; path: string; size: number; stream: () => Readable };
 
 /** What the caller must do before a multipart upload starts (claim the name, for exclusive writes). */
 export type BeforeMultipart = () => Promise<void>;
@@ -65,6 +77,15 @@ export async function uploadBody(
     await multipart(plan, { kind: 'buffer', buffer: body.buffer });
     return;
   }
+  if (body.kind === 'file') {
+    if (body.size <= plan.multipartThreshold) {
+      await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.stream(), ContentLength: body.size }), { abortSignal });
+      return;
+    }
+    await beforeMultipart();
+    await multipart(plan, { kind: 'file', path: body.path, size: body.size });
+    return;
+  }
   if (body.size !== undefined && body.size <= plan.multipartThreshold) {
     await plan.client.send(new PutObjectCommand({ ...plan.params, ...single, Body: body.stream, ContentLength: body.size }), { abortSignal });
     return;
@@ -84,13 +105,19 @@ export async function uploadBody(
   await multipart(plan, { kind: 'stream', stream: body.stream, chunks: rejoin(head.chunks, head.rest), size: undefined });
 }
 
-/** A multipart body: a buffer, or the chunks of `stream` (destroyed when the upload stops early). */
-type PartSource = { kind: 'buffer'; buffer: Buffer } | { kind: 'stream'; stream: Readable; chunks: AsyncIterable<unknown>; size: number | undefined };
+/** A multipart body: a buffer, the chunks of `stream` (destroyed when the upload stops early), or a file read by range. */
+type PartSource =
+  | { kind: 'buffer'; buffer: Buffer }
+  | { kind: 'stream'; stream: Readable; chunks: AsyncIterable<unknown>; size: number | undefined }
+  | { kind: 'file'; path: string; size: number };
 
 interface Part {
   number: number;
-  data: Buffer;
+  /** Its byte count. */
+  size: number;
   last: boolean;
+  /** Its bytes: at hand for buffers and streams, read from the file (into a pooled buffer) for files. */
+  data(): Promise<Buffer>;
   /** The part was sent: its buffer may be filled again. */
   release(): void;
 }
@@ -124,24 +151,39 @@ async function multipart(plan: UploadPlan, source: PartSource): Promise<void> {
   let uploadId: string | undefined;
   const inFlight = new Set<Promise<void>>();
   const completed: CompletedPart[] = [];
+  let file: FileHandle | undefined;
+  // For a known size, parts grow as s3transfer's do when 10,000 of them would not hold the body.
+  const known = source.kind === 'buffer' ? source.buffer.byteLength : source.size;
+  const partSize = known === undefined ? plan.partSize : fittingPartSize(plan.partSize, known);
   try {
     if (plan.signal?.aborted) throw plan.signal.reason;
     let sent = 0;
-    const parts = source.kind === 'buffer' ? sliceParts(source.buffer, plan.partSize) : fillParts(source.chunks, plan.partSize);
+    let parts: Iterable<Part> | AsyncIterable<Part>;
+    if (source.kind === 'buffer') parts = sliceParts(source.buffer, partSize);
+    else if (source.kind === 'stream') parts = fillParts(source.chunks, partSize);
+    else {
+      file = await open(source.path, 'r');
+      const { size } = await file.stat();
+      if (size !== source.size) throw new Error(`The file uploaded to '${Key}' is ${size} bytes now, but was ${source.size} when the save started.`);
+      parts = rangeParts(file, source.path, source.size, partSize);
+    }
     for await (const part of parts) {
       if (stop.signal.aborted) break;
-      sent += part.data.byteLength;
+      sent += part.size;
       if (part.last && source.kind === 'stream' && source.size !== undefined && sent !== source.size) {
         throw new Error(`The upload body of '${Key}' ended after ${sent} bytes, but its size was given as ${source.size}.`);
       }
       if (part.number === 1 && part.last) {
         // The body fit in one part after all (a part size above multipartThreshold): one PutObject,
         // as lib-storage sends, without the single-request params (the name was claimed already).
-        await send((options) => plan.client.send(new PutObjectCommand({ ...plan.params, Body: part.data, ContentLength: part.data.byteLength }), options));
+        await send(async (options) => {
+          const data = await part.data();
+          return plan.client.send(new PutObjectCommand({ ...plan.params, Body: data, ContentLength: data.byteLength }), options);
+        });
         return;
       }
       if (part.number > MAX_PARTS) {
-        throw new Error(`The upload of '${Key}' needs more than ${MAX_PARTS} parts (S3's limit) of ${plan.partSize} bytes: raise multipartPartSize.`);
+        throw new Error(`The upload of '${Key}' needs more than ${MAX_PARTS} parts (S3's limit) of ${partSize} bytes: raise transfer.partSize.`);
       }
       if (uploadId === undefined) {
         const params = await createParams(plan);
@@ -149,8 +191,12 @@ async function multipart(plan: UploadPlan, source: PartSource): Promise<void> {
       }
       while (inFlight.size >= plan.queueSize && !stop.signal.aborted) await Promise.race(inFlight);
       if (stop.signal.aborted) break;
-      const upload = new UploadPartCommand({ ...plan.params, UploadId: uploadId, PartNumber: part.number, Body: part.data, ContentLength: part.data.byteLength });
-      const sending: Promise<void> = send((options) => plan.client.send(upload, options))
+      const partParams = { ...plan.params, UploadId: uploadId, PartNumber: part.number };
+      const sending: Promise<void> = send(async (options) => {
+        const data = await part.data();
+        if (options.abortSignal.aborted) throw options.abortSignal.reason;
+        return plan.client.send(new UploadPartCommand({ ...partParams, Body: data, ContentLength: data.byteLength }), options);
+      })
         .then(
           (result) => {
             if (!result.ETag) return fail(new Error(`Part ${part.number} of '${Key}' came back without an ETag (a CORS rule that hides it?).`));
@@ -175,6 +221,8 @@ async function multipart(plan: UploadPlan, source: PartSource): Promise<void> {
     await abortOnServer(plan, uploadId);
     throw firstFailure ?? error;
   } finally {
+    // Every part that read from it has settled (above, or before Complete).
+    await file?.close().catch(() => undefined);
     plan.signal?.removeEventListener('abort', onCallerAbort);
     stop.signal.removeEventListener('abort', onStop);
   }
@@ -197,9 +245,49 @@ function checksums(result: Omit<CompletedPart, 'PartNumber'>): Omit<CompletedPar
   return Object.fromEntries(present);
 }
 
+/** The part size, doubled until `size` fits in 10,000 parts (s3transfer's ChunksizeAdjuster); at most 5 GiB. */
+function fittingPartSize(partSize: number, size: number): number {
+  let fitting = partSize;
+  while (Math.ceil(size / fitting) > MAX_PARTS && fitting * 2 <= MAX_PART_SIZE) fitting *= 2;
+  return fitting;
+}
+
 function* sliceParts(buffer: Buffer, partSize: number): Generator<Part> {
   for (let start = 0, number = 1; start === 0 || start < buffer.byteLength; start += partSize, number += 1) {
-    yield { number, data: buffer.subarray(start, start + partSize), last: start + partSize >= buffer.byteLength, release: () => undefined };
+    const data = buffer.subarray(start, start + partSize);
+    yield { number, size: data.byteLength, data: () => Promise.resolve(data), last: start + partSize >= buffer.byteLength, release: () => undefined };
+  }
+}
+
+/**
+ * The parts of a file of `size` bytes, each read from its own range when it is about to be sent
+ * (so only the parts in flight hold a buffer). Buffers of sent parts are reused.
+ */
+function* rangeParts(file: FileHandle, path: string, size: number, partSize: number): Generator<Part> {
+  const spare: Buffer[] = [];
+  const count = Math.max(1, Math.ceil(size / partSize));
+  for (let number = 1; number <= count; number += 1) {
+    const start = (number - 1) * partSize;
+    const length = Math.min(partSize, size - start);
+    let buffer: Buffer | undefined;
+    yield {
+      number,
+      size: length,
+      last: number === count,
+      data: async () => {
+        buffer = spare.pop() ?? Buffer.allocUnsafeSlow(partSize);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await file.read(buffer, filled, length - filled, start + filled);
+          if (bytesRead === 0) throw new Error(`The file '${path}' ended at ${start + filled} bytes while it was uploaded; it was ${size} bytes when the save started.`);
+          filled += bytesRead;
+        }
+        return buffer.subarray(0, length);
+      },
+      release: () => {
+        if (buffer) spare.push(buffer);
+      },
+    };
   }
 }
 
@@ -217,7 +305,8 @@ async function* fillParts(chunks: AsyncIterable<unknown>, partSize: number): Asy
   let number = 1;
   const part = (last: boolean): Part => {
     const sent = buffer;
-    return { number, data: sent.subarray(0, filled), last, release: () => spare.push(sent) };
+    const data = sent.subarray(0, filled);
+    return { number, size: filled, data: () => Promise.resolve(data), last, release: () => spare.push(sent) };
   };
   for await (const value of chunks) {
     let chunk = toBuffer(value);

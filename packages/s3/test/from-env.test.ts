@@ -72,6 +72,11 @@ describe('fromEnv', () => {
         'AWS_S3_REGION_NAME', 'AWS_S3_ENDPOINT_URL', 'AWS_S3_USE_SSL', 'AWS_S3_ADDRESSING_STYLE', 'AWS_S3_CALLING_FORMAT',
         'AWS_S3_SIGNATURE_VERSION', 'AWS_S3_CUSTOM_DOMAIN', 'AWS_S3_URL_PROTOCOL', 'AWS_S3_CONDITIONAL_WRITES',
         'AWS_S3_CONNECT_TIMEOUT', 'AWS_S3_READ_TIMEOUT', 'AWS_S3_MAX_POOL_CONNECTIONS',
+        // Issue 13 (see credentials, network, client-config and cloudfront .test.ts).
+        'AWS_SECURITY_TOKEN', 'AWS_S3_SESSION_PROFILE', 'AWS_S3_PROXIES', 'AWS_S3_VERIFY', 'AWS_S3_CLIENT_CONFIG',
+        'AWS_CLOUDFRONT_KEY', 'AWS_CLOUDFRONT_KEY_ID', 'AWS_S3_ACCESS_KEY_ID', 'AWS_S3_SECRET_ACCESS_KEY',
+        // Issue 11 (see transfer-settings.test.ts).
+        'AWS_S3_TRANSFER_CONFIG',
       ].sort(),
     );
   });
