@@ -1,7 +1,7 @@
 /**
  * The query component: every write to a model with file columns passes through `handle`.
  * Creates and updates have their file columns checked (`assertStorable`). Then, in the same
- * transaction as the write, the ledger learns what changed:
+ * transaction as the write, the ledger learns what changed (through the core's change tracker):
  * - each name a row starts to hold is referenced (its ledger row stays locked until commit, so no
  *   sweeper finds it unreferenced meanwhile);
  * - each name a row stops holding (a deleted row, a replaced name) is released, as a task the
@@ -12,12 +12,13 @@
  * the batch, releases are written right after it commits (see the README).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession } from '@filefield/core';
+import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession, TransactionFiles } from '@filefield/core';
 import { storedName, writtenName } from './column-values';
 import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
 import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
 import type { FileModel, FileModels } from './model-fields';
 import type { NestedWrites } from './nested-writes';
+import { attach, transactionRecord } from './query-chain';
 
 type Args = Record<string, any>;
 type Row = Record<string, unknown>;
@@ -52,14 +53,12 @@ interface Target {
   name: string;
 }
 
-/** Where one write runs: its ledger session (none in a batch), its delegate for reads, and the write itself. */
+/** Where one write runs: its ledger session (none in a batch), its transaction's files, its delegate for reads, and the write itself. */
 interface Unit {
   session: SqlSession | undefined;
-  batch: FileTransaction | undefined;
+  files: TransactionFiles;
   reader: Delegate;
   write: (args: Args) => PromiseLike<unknown>;
-  /** Set when the write released files (the sweeper is nudged once they are committed). */
-  released?: boolean;
 }
 
 export class FileWrites {
@@ -77,6 +76,10 @@ export class FileWrites {
 
   private get ledger() {
     return this.files.ledger;
+  }
+
+  private get changes() {
+    return this.files.changes;
   }
 
   handle(params: QueryParams): PromiseLike<unknown> {
@@ -144,14 +147,25 @@ export class FileWrites {
     // would wait for it forever).
     const open = this.tracker.current;
     if (open?.client && this.ledger.database.dialect === 'sqlite') return work(this.unitIn(open, model, params));
-    let unit: Unit | undefined;
-    const result = await this.root.$transaction(async (tx) => {
-      const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
-      const operation = params.operation;
-      unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
-      return work(unit);
-    }, OWN_TRANSACTION);
-    if (unit?.released) this.files.nudge();
+    const files = this.changes.begin();
+    let result: unknown;
+    try {
+      result = await this.root.$transaction(async (tx) => {
+        const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
+        const operation = params.operation;
+        const session = rawSession(tx);
+        // The rest of the query chain, in this transaction: extensions applied after fileFields() see the write.
+        const record = await transactionRecord(tx);
+        const write = (writeArgs: Args) => attach(() => params.query(writeArgs), record) ?? delegate[operation](writeArgs);
+        const value = await work({ session, files, reader: delegate, write });
+        await this.changes.flush(files, session);
+        return value;
+      }, OWN_TRANSACTION);
+    } catch (error) {
+      await this.changes.end(files, false);
+      throw error;
+    }
+    await this.changes.end(files, true);
     return result;
   }
 
@@ -159,7 +173,7 @@ export class FileWrites {
   private unitIn(transaction: FileTransaction, model: Target, params: QueryParams): Unit {
     const client = transaction.client as RawClient | undefined;
     const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
-    return { session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query };
+    return { session: client ? rawSession(client) : undefined, files: transaction.files, reader, write: params.query };
   }
 
   /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */
@@ -201,21 +215,13 @@ export class FileWrites {
     return result;
   }
 
-  private async reference(unit: Unit, files: LedgerFile[]): Promise<void> {
-    if (files.length === 0) return;
-    if (unit.session) {
-      await this.ledger.reference(unit.session, files);
-    } else {
-      // A batch: claim the files until the grace period is over instead of locking them.
-      await this.ledger.reference(this.ledger.database.autocommit, files, { claimUntil: this.ledger.clock() + this.ledger.gracePeriod });
-    }
+  /** In a batch (no session) the files are claimed until the grace period is over instead of locked. */
+  private reference(unit: Unit, files: LedgerFile[]): Promise<void> {
+    return this.changes.reference(unit.session, files);
   }
 
-  private async release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
-    if (files.length === 0) return;
-    unit.released = true;
-    if (unit.session) await this.ledger.release(unit.session, files, reason);
-    else unit.batch?.released.push(...files);
+  private release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
+    return this.changes.release(unit.files, unit.session ?? this.ledger.database.autocommit, files, reason);
   }
 
   /** The names (not defaults) rows hold in any file column. */

@@ -3,13 +3,15 @@
  * manager it was loaded or saved with while that transaction is open, one bound explicitly with
  * `bindEntityManager`, else the manager of the one installed DataSource that knows its class.
  */
-import { ConfigurationError, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
+import { ConfigurationError, type FileChangeTracker, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { HAS_FILE_FIELDS, existingStateOf, stateOf } from './entity-state';
 
 /** What an installation gives the entities of its DataSource: the ledger, and the in-process sweeper if it runs one. */
 export interface DataSourceLifecycle {
   readonly ledger: FileLedger;
+  /** The core's change tracker, which the subscriber's events go through. */
+  readonly changes: FileChangeTracker;
   readonly sweeper: FileSweeper | undefined;
   /** An upload claimed its name (SQLite: the claim may sit in an open transaction, and go with its rollback). */
   claimed(file: LedgerFile): void;

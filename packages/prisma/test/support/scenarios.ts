@@ -405,6 +405,73 @@ export function describeFileFields(provider: Provider): void {
       });
     });
 
+    describe('extensions applied after fileFields() [issue 9, case 5]', () => {
+      /** An audit extension applied after fileFields(): it records every update it sees, and fails those marked so after they ran. */
+      function audited(client: ExtendedClient) {
+        const seen: Array<{ model: string | undefined; data: unknown }> = [];
+        const audit = client.$extends({
+          query: {
+            $allModels: {
+              async update({ model, args, query }) {
+                seen.push({ model, data: args.data });
+                const result = await query(args);
+                if ((args.data as { normal?: unknown }).normal === 'tests/refused-by-audit.txt') throw new Error('audit refused it');
+                return result;
+              },
+            },
+          },
+        });
+        return { audit, seen };
+      }
+
+      it("a write of a file column through a later extension runs its hooks, in the same transaction as the write's ledger statements", async () => {
+        const { audit, seen } = audited(prisma);
+        const row = await audit.myStorage.create({ data: {} });
+        const first = await row.normal.save('first.txt', new ContentFile('first'));
+        const second = await storage.save('tests/second.txt', new ContentFile('second'));
+        await audit.myStorage.update({ where: { id: row.id }, data: { normal: second } });
+        expect(seen).toEqual([{ model: 'MyStorage', data: { normal: second } }]);
+        await sweep();
+        expect(await storage.exists(first)).toBe(false);
+        // The hook fails after the update ran: the update and its release roll back together.
+        await storage.save('tests/refused-by-audit.txt', new ContentFile('refused'));
+        await expect(audit.myStorage.update({ where: { id: row.id }, data: { normal: 'tests/refused-by-audit.txt' } })).rejects.toThrow('audit refused it');
+        expect((await storedColumns(row.id)).normal).toBe(second);
+        await sweep();
+        expect(await storage.exists(second)).toBe(true);
+      });
+
+      it('row.field.save() and delete() update through the client given to persistThrough, so its hooks see them', async () => {
+        const { audit, seen } = audited(prisma);
+        expect(prisma.$fileFields().persistThrough(audit)).toBe(audit);
+        const row = await audit.myStorage.create({ data: {} });
+        const name = await row.normal.save('audited.txt', new ContentFile('audited'));
+        expect(seen).toEqual([{ model: 'MyStorage', data: { normal: name } }]);
+        await row.normal.delete();
+        expect(seen).toEqual([
+          { model: 'MyStorage', data: { normal: name } },
+          { model: 'MyStorage', data: { normal: null } },
+        ]);
+        // Still the extension's ledger calls: the deleted file goes with the sweep.
+        await sweep();
+        expect(await storage.exists(name)).toBe(false);
+      });
+
+      it('without persistThrough row.field.save() updates through the client fileFields() returned; a client built elsewhere is refused', async () => {
+        const { audit, seen } = audited(prisma);
+        const row = await audit.myStorage.create({ data: {} });
+        await row.normal.save('plain.txt', new ContentFile('plain'));
+        expect(seen).toEqual([]);
+        expect(() => prisma.$fileFields().persistThrough(db.client)).toThrow(/built on this fileFields\(\) extension/);
+        const other = extend(db, storage).prisma;
+        try {
+          expect(() => prisma.$fileFields().persistThrough(other)).toThrow(/built on this fileFields\(\) extension/);
+        } finally {
+          await other.$fileFields().stop();
+        }
+      });
+    });
+
     describe('transactions', () => {
       it('an interactive $transaction deletes files only after it commits', async () => {
         const a = await prisma.myStorage.create({ data: {} });
