@@ -4,8 +4,9 @@
  * transaction as the write, the ledger learns what changed (through the core's change tracker):
  * - each name a row starts to hold is referenced (its ledger row stays locked until commit, so no
  *   sweeper finds it unreferenced meanwhile);
- * - each name a row stops holding (a deleted row, a replaced name) is released, as a task the
- *   sweeper checks once the transaction committed.
+ * - each name a row stops holding (a deleted row, a replaced name, a related row a nested
+ *   operation of an update deleted or changed) is released, as a task the sweeper checks once the
+ *   transaction committed.
  * A write outside any transaction runs in an interactive transaction of its own on the client
  * the extension was applied to, so its ledger statements commit with it. Inside a batch
  * `$transaction([...])` no statement can be added: references become claims written just before
@@ -57,6 +58,8 @@ interface Target {
 interface Unit {
   session: SqlSession | undefined;
   files: TransactionFiles;
+  /** The client reads go through (in the write's transaction where it has one). */
+  client: Record<string, Delegate>;
   reader: Delegate;
   write: (args: Args) => PromiseLike<unknown>;
 }
@@ -103,16 +106,18 @@ export class FileWrites {
       case 'updateManyAndReturn': {
         const { data, files } = this.nested.check(target.name, args.data, false);
         const checked = { ...args, data };
-        if (!model || model.fieldsWritten(data).length === 0) return this.referencing(target, params, checked, files);
-        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, data, files));
+        const relations = params.operation === 'update' ? this.nested.releasingRelations(target.name, data) : [];
+        if ((!model || model.fieldsWritten(data).length === 0) && relations.length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.withNested(unit, relations, args.where, () => this.replace(model, params.operation, unit, checked, data, files)));
       }
       case 'upsert': {
         const create = this.nested.check(target.name, args.create, true);
         const update = this.nested.check(target.name, args.update, false);
         const checked = { ...args, create: create.data, update: update.data };
         const files = [...create.files, ...update.files];
-        if (!model || model.fieldsWritten(update.data).length === 0) return this.referencing(target, params, checked, files);
-        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, update.data, files));
+        const relations = this.nested.releasingRelations(target.name, update.data);
+        if ((!model || model.fieldsWritten(update.data).length === 0) && relations.length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.withNested(unit, relations, args.where, () => this.replace(model, params.operation, unit, checked, update.data, files)));
       }
       case 'delete':
         if (!model) return params.query(args);
@@ -157,7 +162,7 @@ export class FileWrites {
         // The rest of the query chain, in this transaction: extensions applied after fileFields() see the write.
         const record = await transactionRecord(tx);
         const write = (writeArgs: Args) => attach(() => params.query(writeArgs), record) ?? delegate[operation](writeArgs);
-        const value = await work({ session, files, reader: delegate, write });
+        const value = await work({ session, files, client: tx as unknown as Record<string, Delegate>, reader: delegate, write });
         await this.changes.flush(files, session);
         return value;
       }, OWN_TRANSACTION);
@@ -172,12 +177,58 @@ export class FileWrites {
   /** A write inside `transaction` (interactive: its client; batch: no session, see `reference`/`release`). */
   private unitIn(transaction: FileTransaction, model: Target, params: QueryParams): Unit {
     const client = transaction.client as RawClient | undefined;
-    const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
-    return { session: client ? rawSession(client) : undefined, files: transaction.files, reader, write: params.query };
+    const delegates = (client ?? this.root) as unknown as Record<string, Delegate>;
+    return { session: client ? rawSession(client) : undefined, files: transaction.files, client: delegates, reader: delegates[model.key], write: params.query };
+  }
+
+  /**
+   * A single-row update whose nested operations may delete related rows or replace their names
+   * (`relations`): the related rows' names are read before and after `write`, in its transaction,
+   * and those they stopped holding are released (removed rows: all their names; replaced names:
+   * where `deleteReplaced`). In a batch (no session) nothing is read: the orphan scan finds them.
+   */
+  private async withNested(unit: Unit, relations: Array<{ relation: string; target: FileModel }>, where: unknown, write: () => Promise<unknown>): Promise<unknown> {
+    if (relations.length === 0 || !unit.session) return write();
+    const before = await unit.reader.findUnique({
+      where,
+      select: Object.fromEntries(relations.map(({ relation, target }) => [relation, { select: columnSelection(target, [...target.fields.values()]) }])),
+    });
+    const result = await write();
+    if (!before) return result;
+    for (const { relation, target } of relations) {
+      const related = before[relation];
+      const rows = (Array.isArray(related) ? related : related ? [related] : []) as Row[];
+      if (rows.length === 0) continue;
+      const ids = rows.map((row) => row[target.primaryKey]);
+      const after = new Map<unknown, Row>();
+      for (const row of await unit.client[target.key].findMany({ where: { [target.primaryKey]: { in: ids } }, select: columnSelection(target, [...target.fields.values()]) })) {
+        after.set(row[target.primaryKey], row);
+      }
+      const removed: Row[] = [];
+      const replaced: LedgerFile[] = [];
+      for (const row of rows) {
+        const now = after.get(row[target.primaryKey]);
+        if (!now) {
+          removed.push(row);
+          continue;
+        }
+        for (const field of target.fields.values()) {
+          const name = storedName(row[field.property]);
+          if (name !== null && name !== storedName(now[field.property]) && field.deleteReplaced && !field.isDefault(name)) replaced.push({ storage: field.storage, name });
+        }
+      }
+      await this.release(unit, this.namesOf(target, removed), 'removed');
+      await this.release(unit, replaced, 'replaced');
+    }
+    return result;
   }
 
   /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */
-  private async replace(model: FileModel, operation: string, unit: Unit, args: Args, update: unknown, written: LedgerFile[]): Promise<unknown> {
+  private async replace(model: FileModel | undefined, operation: string, unit: Unit, args: Args, update: unknown, written: LedgerFile[]): Promise<unknown> {
+    if (!model) {
+      await this.reference(unit, written);
+      return unit.write(args);
+    }
     const fields = model.fieldsWritten(update);
     const discarded = this.discarding.getStore();
     const releasable = fields.filter((field) => field.deleteReplaced || discarded !== undefined);

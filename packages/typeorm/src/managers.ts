@@ -72,7 +72,8 @@ export function managerFor(entity: object): EntityManager {
     const runner = bound.queryRunner;
     if (!runner || (!runner.isReleased && runner.isTransactionActive)) return bound;
     // That transaction is over: write through the same DataSource, outside it.
-    return bound.dataSource.manager;
+    // TypeORM 1.x calls it `dataSource`; 0.3 only has `connection`.
+    return (bound.dataSource ?? (bound as EntityManager & { connection: DataSource }).connection).manager;
   }
   const source = (entity as Record<symbol, DataSource | undefined>)[SOURCE];
   if (source && installedDataSources.has(source) && source.isInitialized) return source.manager;

@@ -59,7 +59,9 @@ export class TypeOrmReferenceSource implements ReferenceSource {
           defaultName: field.defaultName,
           storedAmong: async (open) => {
             const sql = `SELECT DISTINCT ${this.exact(name)} AS ${driver.escape('name')} FROM ${table} WHERE ${name} IN (:...names)`;
-            const [query, parameters] = driver.escapeQueryWithParameters(sql, { names: open });
+            // TypeORM 0.3 requires the third argument (native parameters); 1.x dropped it.
+            const escapeQuery = driver.escapeQueryWithParameters as (this: typeof driver, sql: string, parameters: object, nativeParameters: object) => [string, unknown[]];
+            const [query, parameters] = escapeQuery.call(driver, sql, { names: open }, {});
             const rows = (await this.dataSource.query(query, parameters)) as Array<{ name: unknown }>;
             return rows.map((row) => row.name);
           },

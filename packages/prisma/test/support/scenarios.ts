@@ -472,6 +472,63 @@ export function describeFileFields(provider: Provider): void {
       });
     });
 
+    describe('nested writes that delete or replace related files [issue 9, case 5]', () => {
+      async function ownerWithAttachments(...names: string[]) {
+        const owner = await prisma.myStorage.create({ data: {} });
+        const stored: string[] = [];
+        for (const [index, name] of names.entries()) {
+          stored.push(await storage.save(`attachments/${name}`, new ContentFile(name)));
+          await prisma.attachment.create({ data: { label: `${name}-${index}-${randomSuffix()}`, file: stored[index], ownerId: owner.id } });
+        }
+        const attachments = await db.client.attachment.findMany({ where: { ownerId: owner.id }, orderBy: { id: 'asc' } });
+        return { owner, stored, ids: attachments.map((row) => row.id) };
+      }
+
+      it('a nested delete, deleteMany and a nested update that replaces a name release those files after the commit', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('gone.txt', 'many.txt', 'old.txt', 'kept.txt');
+        const fresh = await storage.save('attachments/new.txt', new ContentFile('new'));
+        await prisma.myStorage.update({
+          where: { id: owner.id },
+          data: {
+            attachments: {
+              delete: { id: ids[0] },
+              deleteMany: { id: ids[1] },
+              update: { where: { id: ids[2] }, data: { file: fresh } },
+            },
+          },
+        });
+        await sweep();
+        expect(await Promise.all(stored.map((name) => storage.exists(name)))).toEqual([false, false, false, true]);
+        expect(await storage.exists(fresh)).toBe(true);
+        expect(deletes.map((call) => call.references)).toEqual([0, 0, 0]);
+      });
+
+      it('a nested delete inside a rolled-back transaction, or of a file another row names, deletes nothing', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('shared.txt', 'rolled.txt');
+        await prisma.attachment.create({ data: { label: `copy-${randomSuffix()}`, file: stored[0] } });
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { delete: { id: ids[0] } } } });
+        await expect(
+          prisma.$transaction(async (tx) => {
+            await tx.myStorage.update({ where: { id: owner.id }, data: { attachments: { delete: { id: ids[1] } } } });
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        await sweep();
+        expect(await storage.exists(stored[0])).toBe(true);
+        expect(await storage.exists(stored[1])).toBe(true);
+        expect(await db.client.attachment.count({ where: { id: ids[1] } })).toBe(1);
+      });
+
+      it('set and disconnect only unlink rows: their files stay', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('unlinked.txt', 'set-away.txt');
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { disconnect: { id: ids[0] } } } });
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { set: [] } } });
+        await sweep();
+        expect(await storage.exists(stored[0])).toBe(true);
+        expect(await storage.exists(stored[1])).toBe(true);
+      });
+    });
+
     describe('transactions', () => {
       it('an interactive $transaction deletes files only after it commits', async () => {
         const a = await prisma.myStorage.create({ data: {} });
