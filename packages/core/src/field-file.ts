@@ -44,6 +44,13 @@ export class FieldFile<T = any> {
 
   readonly instance: T;
   readonly field: FileFieldDefinition<T>;
+  /**
+   * The name the row held when this FieldFile took over its field, or last wrote (undefined: not
+   * known, e.g. a column a query did not select). Adapters measure changes against it.
+   */
+  savedName: string | null | undefined;
+  /** The program assigned the field (a name, null, another row's FieldFile): a change even if the name is the same. */
+  assigned = false;
   private currentName: string | null;
   private cachedSize: number | undefined;
   private file: StorageFile | undefined;
@@ -53,7 +60,20 @@ export class FieldFile<T = any> {
     this.instance = instance;
     this.field = field;
     this.currentName = name === '' ? null : name;
+    this.savedName = this.currentName;
     this.host = host;
+  }
+
+  /** Whether the program changed the field since the row was loaded or last written (`save()`, `delete()`, `name = …`, an assignment). */
+  get changed(): boolean {
+    return this.assigned || this.currentName !== this.savedName;
+  }
+
+  /** The row holds `name` now (just written, or what the database holds): the field is unchanged again. Adapters call it. */
+  settle(name: string | null): void {
+    this.restoreName(name);
+    this.savedName = name;
+    this.assigned = false;
   }
 
   /** The stored name, or null when no file is associated. */
@@ -167,6 +187,7 @@ export class FieldFile<T = any> {
         await this.host?.abandon?.(this.instance, this.field, stored).catch(() => undefined);
         throw error;
       }
+      this.settle(this.currentName);
     }
     return stored;
   }
@@ -197,6 +218,7 @@ export class FieldFile<T = any> {
       this.restoreName(name);
       throw error;
     }
+    this.settle(null);
   }
 
   toJSON(): string | null {

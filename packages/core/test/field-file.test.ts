@@ -169,6 +169,32 @@ describe('FieldFile', () => {
     expect(storage.names()).toEqual(['tests/a.txt']);
   });
 
+  it('tracks whether the program changed the field: a persisted save or delete settles it, a failed one or { save: false } does not', async () => {
+    const { file, storage } = setup();
+    expect([file.savedName, file.changed]).toEqual([null, false]);
+    const saved = await file.save('a.txt', new ContentFile('a'));
+    expect([file.savedName, file.changed]).toEqual([saved, false]);
+    const draft = await file.save('b.txt', new ContentFile('b'), { save: false });
+    expect([file.name, file.savedName, file.changed]).toEqual([draft, saved, true]);
+    file.settle(saved);
+    expect([file.name, file.changed]).toEqual([saved, false]);
+    file.assigned = true;
+    expect(file.changed).toBe(true);
+    await file.delete();
+    expect([file.name, file.savedName, file.changed]).toEqual([null, null, false]);
+
+    const failing = new FieldFile(new Row(), file.field, saved, {
+      async persist() {
+        throw new Error('the row is gone');
+      },
+    });
+    await expect(failing.save('c.txt', new ContentFile('c'))).rejects.toThrow('the row is gone');
+    expect([failing.name, failing.savedName, failing.changed]).toEqual([saved, saved, false]);
+    await expect(failing.delete()).rejects.toThrow('the row is gone');
+    expect([failing.name, failing.changed]).toEqual([saved, false]);
+    expect(await storage.exists(saved)).toBe(true);
+  });
+
   it('says what to do when saving the row is impossible without an adapter', async () => {
     const { field } = setup();
     const file = new FieldFile(new Row(), field, null);

@@ -42,19 +42,29 @@ export function fileFields<const C extends FileFieldsConfig>(config: C & KnownFi
     const tracker = new TransactionTracker(files);
     const writes = new FileWrites(models, tracker, files, client, new NestedWrites(client, models));
     const lifecycle: PrismaLifecycle = { files, tracker, writes };
+    let extended: object | undefined;
+    /** The client `row.field.save()` updates through: the one `$extends` returned, or the app's (persistThrough). */
+    let persisting: object | undefined;
     const handle: FileFieldsHandle = {
       ledger: files.ledger,
       sweeper: files.sweeper,
       sweep: (sweepOptions) => files.sweep(sweepOptions),
       idle: () => files.idle(),
       stop: () => files.stop(),
+      persistThrough(target) {
+        const built = typeof (target as { $fileFields?: unknown }).$fileFields === 'function' && (target as { $fileFields(): unknown }).$fileFields() === handle;
+        if (!built) {
+          throw new ConfigurationError('fileFields: persistThrough(client) needs a client built on this fileFields() extension (its $extends result, or a client extended from it).');
+        }
+        persisting = target;
+        return target;
+      },
     };
 
-    let extended: object | undefined;
     const result: Record<string, Record<string, { needs: Record<string, true>; compute: (row: FileRow) => FieldFile<FileRow> }>> = {};
     const model: Record<string, object> = {};
     for (const fileModel of models.all) {
-      const host = new PrismaFieldFileHost(fileModel, lifecycle, () => extended!);
+      const host = new PrismaFieldFileHost(fileModel, lifecycle, () => persisting ?? extended!);
       const fieldFile = (row: FileRow, property: string) =>
         new FieldFile<FileRow>(row, fileModel.fields.get(property)!, storedName(row[property]), host);
       result[fileModel.key] = {};

@@ -1,7 +1,8 @@
 /**
  * How `row.field.save(name, content)` and `row.field.delete()` persist their row: an `update` of
- * that one column through the extended client (so the names go through the same ledger calls as
- * any update), inside the current interactive `$transaction` when there is one. Uploads claim
+ * that one column through the extended client, or the app's client given to `persistThrough` (so
+ * the names go through the same ledger calls as any update, and later extensions see it), inside
+ * the current interactive `$transaction` when there is one. Uploads claim
  * their names in the extension's ledger first.
  */
 import type { FieldFile, FieldFileHost, FileFieldDefinition, FileLifecycle, NameClaim } from '@filefield/core';
@@ -24,7 +25,7 @@ export class PrismaFieldFileHost implements FieldFileHost<Row> {
   constructor(
     private readonly model: FileModel,
     private readonly lifecycle: PrismaLifecycle,
-    /** The extended client (known once `$extends` returned). */
+    /** The client updates go through outside a transaction: the extended one (known once `$extends` returned), or the app's (`persistThrough`). */
     private readonly client: () => object,
   ) {}
 
@@ -51,7 +52,8 @@ export class PrismaFieldFileHost implements FieldFileHost<Row> {
 
   uploaded(_instance: Row, field: FileFieldDefinition<Row>, _file: FieldFile<Row>, name: string): void {
     // If the transaction this upload happens in rolls back, its claim is made again (SQLite shares it).
-    this.lifecycle.tracker.current?.uploads.push({ storage: field.storage, name });
+    const transaction = this.lifecycle.tracker.current;
+    if (transaction) this.lifecycle.files.changes.uploaded(transaction.files, { storage: field.storage, name });
   }
 
   async abandon(_instance: Row, field: FileFieldDefinition<Row>, name: string): Promise<void> {

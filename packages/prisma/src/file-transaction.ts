@@ -2,32 +2,28 @@
  * Which transaction a query runs in, and what happens to its files when it ends.
  *
  * Prisma has no commit hook, so the extension replaces `$transaction`: it runs the original with
- * a `FileTransaction` in an AsyncLocalStorage scope. Writes inside an interactive transaction run
- * their ledger statements on its client (they commit or roll back with it); when it ends, the
- * sweeper is nudged (commit) or the uploads it made get their claims back (rollback; needed on
- * SQLite, where a claim made meanwhile shared the one connection and rolled back too). A batch
- * `$transaction([...])` cannot take extra statements: its releases are written right after it
- * commits. Query callbacks find the scope through AsyncLocalStorage and confirm with Prisma's
- * internal request parameters that the query really is part of a transaction (a query on the
- * outer client inside a `$transaction` callback autocommits).
+ * a `FileTransaction` in an AsyncLocalStorage scope, and tells the core's change tracker
+ * (file-changes.ts, where the policy lives) what happened. Writes inside an interactive
+ * transaction reference their names on its client; their releases are written on it when the
+ * callback returned, just before Prisma commits (a nested `tx.$transaction` is a savepoint: a
+ * level of its own). A batch `$transaction([...])` cannot take extra statements: its releases are
+ * written right after it commits. Query callbacks find the scope through AsyncLocalStorage and
+ * confirm with Prisma's internal request parameters that the query really is part of a
+ * transaction (a query on the outer client inside a `$transaction` callback autocommits).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileLifecycle, LedgerFile } from '@filefield/core';
+import type { FileChangeTracker, FileLifecycle, TransactionFiles } from '@filefield/core';
+import { type RawClient, rawSession } from './ledger-database';
 
 export class FileTransaction {
-  /** Batch transactions: files released by its writes, written to the ledger once it committed. */
-  readonly released: LedgerFile[] = [];
-  /** Uploads made while it was open, claimed again if it rolls back. */
-  readonly uploads: LedgerFile[] = [];
-
-  /** `client` is the interactive transaction's client; undefined for a batch `$transaction([...])`. */
-  constructor(readonly client: object | undefined) {}
-
-  /** A nested transaction (a savepoint) ended: its files are the outer transaction's now. */
-  adopt(child: FileTransaction): void {
-    this.released.push(...child.released);
-    this.uploads.push(...child.uploads);
-  }
+  /**
+   * `client` is the interactive transaction's client; undefined for a batch `$transaction([...])`.
+   * `files` is what the change tracker keeps for it.
+   */
+  constructor(
+    readonly client: object | undefined,
+    readonly files: TransactionFiles,
+  ) {}
 }
 
 /** Where a write's ledger statements go. */
@@ -46,8 +42,11 @@ type TransactionFn = (this: unknown, arg: unknown, options?: unknown) => Promise
 
 export class TransactionTracker {
   private readonly storage = new AsyncLocalStorage<FileTransaction>();
+  private readonly changes: FileChangeTracker;
 
-  constructor(private readonly files: FileLifecycle) {}
+  constructor(private readonly files: FileLifecycle) {
+    this.changes = files.changes;
+  }
 
   /** The transaction the current async context runs in, if it was started by the extension. */
   get current(): FileTransaction | undefined {
@@ -85,43 +84,39 @@ export class TransactionTracker {
       result = await original.call(
         client,
         (tx: object) => {
-          transaction = new FileTransaction(tx);
+          const scope = new FileTransaction(tx, this.changes.begin(parent?.files));
+          transaction = scope;
           // Awaited inside the scope: a callback may return a lazy PrismaPromise (`tx => tx.a.delete(...)`),
           // which only runs when awaited, and must run where the scope is visible.
-          const scope = transaction;
-          return this.storage.run(scope, async () => await fn(tx));
+          return this.storage.run(scope, async () => {
+            const value = await fn(tx);
+            // Still inside the transaction: its releases commit (or roll back) with it.
+            await this.changes.flush(scope.files, rawSession(tx as RawClient));
+            return value;
+          });
         },
         options,
       );
     } catch (error) {
-      if (transaction) await this.finish(transaction, parent, false);
+      if (transaction) await this.changes.end(transaction.files, false);
       throw error;
     }
-    if (transaction) await this.finish(transaction, parent, true);
+    if (transaction) await this.changes.end(transaction.files, true);
     return result;
   }
 
   private async batch(original: TransactionFn, client: unknown, promises: unknown, options: unknown): Promise<unknown> {
-    const transaction = new FileTransaction(undefined);
-    const result = await this.storage.run(transaction, () => original.call(client, promises, options));
-    if (transaction.released.length > 0) {
-      // Not crash-safe: a crash right here leaves these files to the orphan scan (see the README).
-      await this.files.ledger.release(this.files.ledger.database.autocommit, transaction.released, 'removed');
-      this.files.nudge();
+    const transaction = new FileTransaction(undefined, this.changes.begin());
+    let result: unknown;
+    try {
+      result = await this.storage.run(transaction, () => original.call(client, promises, options));
+    } catch (error) {
+      await this.changes.end(transaction.files, false);
+      throw error;
     }
+    // Not crash-safe: a crash right here leaves these files to the orphan scan (see the README).
+    await this.changes.flush(transaction.files, this.files.ledger.database.autocommit);
+    await this.changes.end(transaction.files, true);
     return result;
-  }
-
-  private async finish(transaction: FileTransaction, parent: FileTransaction | undefined, committed: boolean): Promise<void> {
-    if (parent) {
-      parent.adopt(transaction);
-      return;
-    }
-    const { ledger } = this.files;
-    if (committed) {
-      this.files.nudge();
-    } else if (transaction.uploads.length > 0) {
-      await ledger.abandon(transaction.uploads, { claimUntil: ledger.clock() + ledger.gracePeriod }).catch(() => undefined);
-    }
   }
 }

@@ -1,23 +1,25 @@
 /**
  * The query component: every write to a model with file columns passes through `handle`.
  * Creates and updates have their file columns checked (`assertStorable`). Then, in the same
- * transaction as the write, the ledger learns what changed:
+ * transaction as the write, the ledger learns what changed (through the core's change tracker):
  * - each name a row starts to hold is referenced (its ledger row stays locked until commit, so no
  *   sweeper finds it unreferenced meanwhile);
- * - each name a row stops holding (a deleted row, a replaced name) is released, as a task the
- *   sweeper checks once the transaction committed.
+ * - each name a row stops holding (a deleted row, a replaced name, a related row a nested
+ *   operation of an update deleted or changed) is released, as a task the sweeper checks once the
+ *   transaction committed.
  * A write outside any transaction runs in an interactive transaction of its own on the client
  * the extension was applied to, so its ledger statements commit with it. Inside a batch
  * `$transaction([...])` no statement can be added: references become claims written just before
  * the batch, releases are written right after it commits (see the README).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession } from '@filefield/core';
+import type { FileFieldDefinition, FileLifecycle, LedgerFile, SqlSession, TransactionFiles } from '@filefield/core';
 import { storedName, writtenName } from './column-values';
 import type { FileTransaction, TransactionTracker, WriteScope } from './file-transaction';
 import { type RawClient, type TransactionClient, rawSession } from './ledger-database';
 import type { FileModel, FileModels } from './model-fields';
 import type { NestedWrites } from './nested-writes';
+import { attach, transactionRecord } from './query-chain';
 
 type Args = Record<string, any>;
 type Row = Record<string, unknown>;
@@ -52,14 +54,14 @@ interface Target {
   name: string;
 }
 
-/** Where one write runs: its ledger session (none in a batch), its delegate for reads, and the write itself. */
+/** Where one write runs: its ledger session (none in a batch), its transaction's files, its delegate for reads, and the write itself. */
 interface Unit {
   session: SqlSession | undefined;
-  batch: FileTransaction | undefined;
+  files: TransactionFiles;
+  /** The client reads go through (in the write's transaction where it has one). */
+  client: Record<string, Delegate>;
   reader: Delegate;
   write: (args: Args) => PromiseLike<unknown>;
-  /** Set when the write released files (the sweeper is nudged once they are committed). */
-  released?: boolean;
 }
 
 export class FileWrites {
@@ -77,6 +79,10 @@ export class FileWrites {
 
   private get ledger() {
     return this.files.ledger;
+  }
+
+  private get changes() {
+    return this.files.changes;
   }
 
   handle(params: QueryParams): PromiseLike<unknown> {
@@ -100,16 +106,18 @@ export class FileWrites {
       case 'updateManyAndReturn': {
         const { data, files } = this.nested.check(target.name, args.data, false);
         const checked = { ...args, data };
-        if (!model || model.fieldsWritten(data).length === 0) return this.referencing(target, params, checked, files);
-        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, data, files));
+        const relations = params.operation === 'update' ? this.nested.releasingRelations(target.name, data) : [];
+        if ((!model || model.fieldsWritten(data).length === 0) && relations.length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.withNested(unit, relations, args.where, () => this.replace(model, params.operation, unit, checked, data, files)));
       }
       case 'upsert': {
         const create = this.nested.check(target.name, args.create, true);
         const update = this.nested.check(target.name, args.update, false);
         const checked = { ...args, create: create.data, update: update.data };
         const files = [...create.files, ...update.files];
-        if (!model || model.fieldsWritten(update.data).length === 0) return this.referencing(target, params, checked, files);
-        return this.run(target, params, checked, (unit) => this.replace(model, params.operation, unit, checked, update.data, files));
+        const relations = this.nested.releasingRelations(target.name, update.data);
+        if ((!model || model.fieldsWritten(update.data).length === 0) && relations.length === 0) return this.referencing(target, params, checked, files);
+        return this.run(target, params, checked, (unit) => this.withNested(unit, relations, args.where, () => this.replace(model, params.operation, unit, checked, update.data, files)));
       }
       case 'delete':
         if (!model) return params.query(args);
@@ -144,26 +152,83 @@ export class FileWrites {
     // would wait for it forever).
     const open = this.tracker.current;
     if (open?.client && this.ledger.database.dialect === 'sqlite') return work(this.unitIn(open, model, params));
-    let unit: Unit | undefined;
-    const result = await this.root.$transaction(async (tx) => {
-      const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
-      const operation = params.operation;
-      unit = { session: rawSession(tx), batch: undefined, reader: delegate, write: (writeArgs) => delegate[operation](writeArgs) };
-      return work(unit);
-    }, OWN_TRANSACTION);
-    if (unit?.released) this.files.nudge();
+    const files = this.changes.begin();
+    let result: unknown;
+    try {
+      result = await this.root.$transaction(async (tx) => {
+        const delegate = (tx as unknown as Record<string, Delegate>)[model.key];
+        const operation = params.operation;
+        const session = rawSession(tx);
+        // The rest of the query chain, in this transaction: extensions applied after fileFields() see the write.
+        const record = await transactionRecord(tx);
+        const write = (writeArgs: Args) => attach(() => params.query(writeArgs), record) ?? delegate[operation](writeArgs);
+        const value = await work({ session, files, client: tx as unknown as Record<string, Delegate>, reader: delegate, write });
+        await this.changes.flush(files, session);
+        return value;
+      }, OWN_TRANSACTION);
+    } catch (error) {
+      await this.changes.end(files, false);
+      throw error;
+    }
+    await this.changes.end(files, true);
     return result;
   }
 
   /** A write inside `transaction` (interactive: its client; batch: no session, see `reference`/`release`). */
   private unitIn(transaction: FileTransaction, model: Target, params: QueryParams): Unit {
     const client = transaction.client as RawClient | undefined;
-    const reader = ((client ?? this.root) as unknown as Record<string, Delegate>)[model.key];
-    return { session: client ? rawSession(client) : undefined, batch: client ? undefined : transaction, reader, write: params.query };
+    const delegates = (client ?? this.root) as unknown as Record<string, Delegate>;
+    return { session: client ? rawSession(client) : undefined, files: transaction.files, client: delegates, reader: delegates[model.key], write: params.query };
+  }
+
+  /**
+   * A single-row update whose nested operations may delete related rows or replace their names
+   * (`relations`): the related rows' names are read before and after `write`, in its transaction,
+   * and those they stopped holding are released (removed rows: all their names; replaced names:
+   * where `deleteReplaced`). In a batch (no session) nothing is read: the orphan scan finds them.
+   */
+  private async withNested(unit: Unit, relations: Array<{ relation: string; target: FileModel }>, where: unknown, write: () => Promise<unknown>): Promise<unknown> {
+    if (relations.length === 0 || !unit.session) return write();
+    const before = await unit.reader.findUnique({
+      where,
+      select: Object.fromEntries(relations.map(({ relation, target }) => [relation, { select: columnSelection(target, [...target.fields.values()]) }])),
+    });
+    const result = await write();
+    if (!before) return result;
+    for (const { relation, target } of relations) {
+      const related = before[relation];
+      const rows = (Array.isArray(related) ? related : related ? [related] : []) as Row[];
+      if (rows.length === 0) continue;
+      const ids = rows.map((row) => row[target.primaryKey]);
+      const after = new Map<unknown, Row>();
+      for (const row of await unit.client[target.key].findMany({ where: { [target.primaryKey]: { in: ids } }, select: columnSelection(target, [...target.fields.values()]) })) {
+        after.set(row[target.primaryKey], row);
+      }
+      const removed: Row[] = [];
+      const replaced: LedgerFile[] = [];
+      for (const row of rows) {
+        const now = after.get(row[target.primaryKey]);
+        if (!now) {
+          removed.push(row);
+          continue;
+        }
+        for (const field of target.fields.values()) {
+          const name = storedName(row[field.property]);
+          if (name !== null && name !== storedName(now[field.property]) && field.deleteReplaced && !field.isDefault(name)) replaced.push({ storage: field.storage, name });
+        }
+      }
+      await this.release(unit, this.namesOf(target, removed), 'removed');
+      await this.release(unit, replaced, 'replaced');
+    }
+    return result;
   }
 
   /** update/updateMany/updateManyAndReturn/upsert: new names are referenced, the names they replace released. */
-  private async replace(model: FileModel, operation: string, unit: Unit, args: Args, update: unknown, written: LedgerFile[]): Promise<unknown> {
+  private async replace(model: FileModel | undefined, operation: string, unit: Unit, args: Args, update: unknown, written: LedgerFile[]): Promise<unknown> {
+    if (!model) {
+      await this.reference(unit, written);
+      return unit.write(args);
+    }
     const fields = model.fieldsWritten(update);
     const discarded = this.discarding.getStore();
     const releasable = fields.filter((field) => field.deleteReplaced || discarded !== undefined);
@@ -201,21 +266,13 @@ export class FileWrites {
     return result;
   }
 
-  private async reference(unit: Unit, files: LedgerFile[]): Promise<void> {
-    if (files.length === 0) return;
-    if (unit.session) {
-      await this.ledger.reference(unit.session, files);
-    } else {
-      // A batch: claim the files until the grace period is over instead of locking them.
-      await this.ledger.reference(this.ledger.database.autocommit, files, { claimUntil: this.ledger.clock() + this.ledger.gracePeriod });
-    }
+  /** In a batch (no session) the files are claimed until the grace period is over instead of locked. */
+  private reference(unit: Unit, files: LedgerFile[]): Promise<void> {
+    return this.changes.reference(unit.session, files);
   }
 
-  private async release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
-    if (files.length === 0) return;
-    unit.released = true;
-    if (unit.session) await this.ledger.release(unit.session, files, reason);
-    else unit.batch?.released.push(...files);
+  private release(unit: Unit, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
+    return this.changes.release(unit.files, unit.session ?? this.ledger.database.autocommit, files, reason);
   }
 
   /** The names (not defaults) rows hold in any file column. */

@@ -2,15 +2,18 @@
  * Writes nested in create/update data (`data: { attachments: { create: [{ file: … }] } }`): the
  * file columns of every configured model they reach are checked like top-level ones (safe names,
  * within `maxLength` and the storage's limit, no file content), defaults filled in on nested
- * creates, and the names they write collected so the write references them in the ledger. What
- * nested writes replace or delete is not seen (the orphan scan finds those files).
+ * creates, and the names they write collected so the write references them in the ledger.
+ * `releasingRelations` names the relations of a top-level update whose nested operations may
+ * delete related rows or replace their names: the write reads those rows before and after (see
+ * file-writes.ts) and releases what they stopped holding. Deeper levels are not followed (the
+ * orphan scan finds what they leave).
  *
  * Relations come from the client's runtime data model (`_runtimeDataModel`, which Prisma's
  * generated clients carry); without it, nested data passes unchecked, as before.
  */
 import type { LedgerFile } from '@filefield/core';
 import { checkedData, writtenName } from './column-values';
-import type { FileModels } from './model-fields';
+import type { FileModel, FileModels } from './model-fields';
 
 type Data = Record<string, unknown>;
 
@@ -20,6 +23,9 @@ interface RuntimeDataModel {
 
 /** Relation field → related model name, per model name. */
 type Relations = Map<string, Map<string, string>>;
+
+/** Nested operations that can delete related rows or change their columns. */
+const RELEASING_OPERATIONS = ['delete', 'deleteMany', 'update', 'updateMany', 'upsert', 'set'];
 
 export class NestedWrites {
   private readonly relations: Relations;
@@ -36,6 +42,19 @@ export class NestedWrites {
     const files: LedgerFile[] = [];
     const checked = Array.isArray(data) ? data.map((item) => this.checkOne(model, item, creating, files)) : this.checkOne(model, data, creating, files);
     return { data: checked, files };
+  }
+
+  /** The relations of `model` (to models with file columns) whose nested operations in `data` may release names. */
+  releasingRelations(modelName: string, data: unknown): Array<{ relation: string; target: FileModel }> {
+    const found: Array<{ relation: string; target: FileModel }> = [];
+    if (data === null || typeof data !== 'object') return found;
+    for (const [relation, targetName] of this.relations.get(modelName) ?? []) {
+      const target = this.models.named(targetName);
+      const operations = (data as Data)[relation];
+      if (!target || operations === null || typeof operations !== 'object') continue;
+      if (RELEASING_OPERATIONS.some((operation) => operation in (operations as Data))) found.push({ relation, target });
+    }
+    return found;
   }
 
   private checkOne(modelName: string, data: unknown, creating: boolean, files: LedgerFile[]): unknown {

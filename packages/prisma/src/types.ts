@@ -53,6 +53,13 @@ export interface FileFieldsHandle {
   idle(): Promise<void>;
   /** Stop the background sweeper and unregister the reference source (`$disconnect()` does it too). */
   stop(): Promise<void>;
+  /**
+   * Make `row.field.save()` and `row.field.delete()` (outside a `$transaction`) update their row
+   * through `client`: the client the app uses when extensions are applied after `fileFields()`, so
+   * that their query hooks (a tenant filter, an audit log) see those updates too. `client` must be
+   * built on this extension's client. Returns `client`.
+   */
+  persistThrough<T extends object>(client: T): T;
 }
 
 /** Methods added to each configured model delegate (`prisma.myStorage.revive(...)`). */

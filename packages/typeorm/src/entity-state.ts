@@ -12,9 +12,10 @@
  * unassigned slot means the field's default on a new entity, and "not selected" on a loaded one (a
  * partial select): then the property reads as undefined, as any column TypeORM did not load.
  *
- * Change tracking: the program changed a field when it assigned it (a name, null, a copy) or gave
- * its FieldFile another name (`save()`, `delete()`, `file.name = …`); every FieldFile remembers the
- * name it started from (its baseline). A field the program did not change is not written when the
+ * Change tracking (the core FieldFile's `savedName`, `assigned` and `changed`): the program changed
+ * a field when it assigned it (a name, null, a copy) or gave its FieldFile another name (`save()`,
+ * `delete()`, `file.name = …`); every FieldFile remembers the name it started from (its baseline,
+ * `savedName`). A field the program did not change is not written when the
  * entity is saved: the subscriber puts the database's own value back first, so a stale or
  * hand-built entity never writes an old name over a newer one.
  */
@@ -38,21 +39,7 @@ export interface FileProperty {
   readonly slot: symbol;
 }
 
-/**
- * The FieldFile entities hand out (TypeOrmFieldFile), with what the change tracking needs: the
- * name the entity held when this FieldFile took over its field (or last saved), and whether the
- * program assigned the field.
- */
-export interface TrackedFile extends FieldFile {
-  /** The name loaded, last saved, or the field's starting value; undefined: not known (a column not selected). */
-  baseline: string | null | undefined;
-  /** The program assigned the field (a name, null, a FieldFile of another entity). */
-  assigned: boolean;
-  /** Take `name` as the field's value without counting it as a change (what the database holds). */
-  resetTo(name: string | null): void;
-}
-
-type SlotValue = string | null | undefined | TrackedFile;
+type SlotValue = string | null | undefined | FieldFile;
 type Slots = Record<symbol, SlotValue> & { [LOADED]?: typeof ROW };
 
 export function createFileProperty(field: FileFieldDefinition): FileProperty {
@@ -66,14 +53,14 @@ export function createFileProperty(field: FileFieldDefinition): FileProperty {
 export function defineFileFieldAccessor(
   prototype: object,
   { field, slot }: FileProperty,
-  createFile: (entity: object, field: FileFieldDefinition, name: string | null) => TrackedFile,
+  createFile: (entity: object, field: FileFieldDefinition, name: string | null) => FieldFile,
 ): void {
   if (!Object.hasOwn(prototype, HAS_FILE_FIELDS)) Object.defineProperty(prototype, HAS_FILE_FIELDS, { value: true });
   const assign = (entity: Slots, name: string | null) => {
     // The name the field held before, kept as the baseline the change is measured against.
     const previous = entity[slot];
     const file = createFile(entity, field, name);
-    file.baseline = typeof previous === 'object' && previous !== null ? previous.baseline : previous === undefined && !entity[LOADED] ? (field.defaultName ?? null) : previous;
+    file.savedName = typeof previous === 'object' && previous !== null ? previous.savedName : previous === undefined && !entity[LOADED] ? (field.defaultName ?? null) : previous;
     file.assigned = true;
     entity[slot] = file;
   };
@@ -85,7 +72,7 @@ export function defineFileFieldAccessor(
       if (typeof value === 'object' && value !== null) {
         if (value.instance === this) return value;
         assign(this, value.name); // copied, with the other properties, from another entity
-        return this[slot] as TrackedFile;
+        return this[slot] as FieldFile;
       }
       let name: string | null;
       if (value === undefined) {
@@ -105,7 +92,7 @@ export function defineFileFieldAccessor(
         assign(this, null);
       } else if (value instanceof FieldFile) {
         if (value.instance === this && value.field === field) {
-          this[slot] = value as TrackedFile;
+          this[slot] = value as FieldFile;
         } else {
           assertSameStorage(value.field, field);
           assign(this, value.name);
@@ -133,13 +120,13 @@ export function currentName(entity: object, { field, slot }: FileProperty): stri
 export function fieldChange(entity: object, { slot }: FileProperty): { changed: boolean; baseline: string | null | undefined } {
   const value = (entity as Slots)[slot];
   if (typeof value !== 'object' || value === null || value.instance !== entity) return { changed: false, baseline: value === null || typeof value === 'string' ? value : undefined };
-  return { changed: value.assigned || value.name !== value.baseline, baseline: value.baseline };
+  return { changed: value.changed, baseline: value.savedName };
 }
 
 /** The field now holds what its row holds: `name` (the database's), or the name just written. */
 export function settleField(entity: object, { slot }: FileProperty, name: string | null): void {
   const value = (entity as Slots)[slot];
-  if (typeof value === 'object' && value !== null && value.instance === entity) value.resetTo(name);
+  if (typeof value === 'object' && value !== null && value.instance === entity) value.settle(name);
   else (entity as Slots)[slot] = name;
 }
 

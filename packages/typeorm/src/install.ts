@@ -52,6 +52,7 @@ export function installFileFields(dataSource: DataSource, options: FileFieldsOpt
   const sqlite = ledger.database.dialect === 'sqlite';
   const lifecycle: DataSourceLifecycle = {
     ledger,
+    changes: files.changes,
     sweeper: background,
     claimed(file) {
       if (!sqlite) return;

@@ -3,13 +3,15 @@
  * manager it was loaded or saved with while that transaction is open, one bound explicitly with
  * `bindEntityManager`, else the manager of the one installed DataSource that knows its class.
  */
-import { ConfigurationError, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
+import { ConfigurationError, type FileChangeTracker, type FileLedger, type FileSweeper, type LedgerFile } from '@filefield/core';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { HAS_FILE_FIELDS, existingStateOf, stateOf } from './entity-state';
 
 /** What an installation gives the entities of its DataSource: the ledger, and the in-process sweeper if it runs one. */
 export interface DataSourceLifecycle {
   readonly ledger: FileLedger;
+  /** The core's change tracker, which the subscriber's events go through. */
+  readonly changes: FileChangeTracker;
   readonly sweeper: FileSweeper | undefined;
   /** An upload claimed its name (SQLite: the claim may sit in an open transaction, and go with its rollback). */
   claimed(file: LedgerFile): void;
@@ -70,7 +72,8 @@ export function managerFor(entity: object): EntityManager {
     const runner = bound.queryRunner;
     if (!runner || (!runner.isReleased && runner.isTransactionActive)) return bound;
     // That transaction is over: write through the same DataSource, outside it.
-    return bound.dataSource.manager;
+    // TypeORM 1.x calls it `dataSource`; 0.3 only has `connection`.
+    return (bound.dataSource ?? (bound as EntityManager & { connection: DataSource }).connection).manager;
   }
   const source = (entity as Record<symbol, DataSource | undefined>)[SOURCE];
   if (source && installedDataSources.has(source) && source.isInitialized) return source.manager;

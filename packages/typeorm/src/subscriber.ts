@@ -1,23 +1,17 @@
 /**
- * The entity subscriber that turns TypeORM's events into ledger calls (loading needs none: see
- * hydration.ts). Every ledger statement runs on the event's QueryRunner, so it commits or rolls
- * back with the write:
+ * The entity subscriber that turns TypeORM's events into calls to the core's change tracker
+ * (file-changes.ts, where the policy lives; loading needs none: see hydration.ts). Every ledger
+ * statement runs on the event's QueryRunner, so it commits or rolls back with the write:
  * - beforeInsert/beforeUpdate: each name a row starts to hold is checked (`assertStorable`) and
- *   referenced at once: its ledger row stays locked until the transaction ends, so no sweeper can
- *   find it unreferenced meanwhile;
+ *   referenced at once;
  * - afterUpdate (a replaced or deleted file) and afterRemove (a removed row): the old names are
- *   released, as tasks for the sweeper. Inside a transaction they are collected and written
- *   together just before it commits (or before a savepoint starts or is released): a few
- *   multi-row INSERTs instead of one per entity; a rollback drops what was not written yet;
+ *   released; the tracker keeps them until beforeTransactionCommit, or until a savepoint starts;
+ * - savepoints are levels of the tracker's TransactionFiles: started in beforeTransactionStart,
+ *   ended in afterTransactionCommit/Rollback while the outer transaction is still active;
  * - TypeORM runs the events of one save concurrently, and a connection takes one query at a
- *   time: the statements for one QueryRunner run one after the other;
- * - after the outermost commit the sweeper is nudged. After a rollback, the uploads its writes held
- *   keep their claims: a retry of the transaction can still use them, and the sweeper deletes
- *   them once the grace period is over (on SQLite, where a claim made inside the transaction
- *   rolled back with it, the claim is made again).
- * Commit never waits for the storage.
+ *   time: the statements for one QueryRunner run one after the other.
  */
-import type { LedgerFile } from '@filefield/core';
+import type { LedgerFile, TransactionFiles } from '@filefield/core';
 import type {
   EntityMetadata,
   EntitySubscriberInterface,
@@ -40,15 +34,9 @@ export interface FileFieldSubscriberOptions {
   warnOnBulkDelete: boolean;
 }
 
-/** What an open transaction did to files: uploads its writes took, and releases not written yet. */
-interface OpenTransaction {
-  uploads: LedgerFile[];
-  savepointRolledBack: boolean;
-  released: Record<'removed' | 'replaced', LedgerFile[]>;
-}
-
 export class FileFieldSubscriber implements EntitySubscriberInterface {
-  private readonly transactions = new WeakMap<QueryRunner, OpenTransaction>();
+  /** The innermost open level (transaction or savepoint) of each runner that did something to files. */
+  private readonly transactions = new WeakMap<QueryRunner, TransactionFiles>();
   private readonly queues = new WeakMap<QueryRunner, Promise<unknown>>();
   private readonly warnedBulkDeletes = new WeakSet<EntityMetadata>();
 
@@ -110,36 +98,25 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     await this.release(event.queryRunner, released, 'removed');
   }
 
-  /** A savepoint is about to start: what the enclosing level did goes in before it. */
+  /** A savepoint is about to start: what the enclosing level did goes in before it, and it gets a level of its own. */
   async beforeTransactionStart(event: TransactionStartEvent): Promise<void> {
-    if (event.queryRunner.isTransactionActive) await this.flush(event.queryRunner);
+    const runner = event.queryRunner;
+    if (!runner.isTransactionActive) return;
+    await this.flush(runner);
+    this.transactions.set(runner, this.changes.begin(this.openTransaction(runner)));
   }
 
-  /** The transaction (or a savepoint) is about to commit: write its ledger calls now. */
+  /** The transaction (or a savepoint) is about to commit: write its releases now. */
   async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     await this.flush(event.queryRunner);
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    if (event.queryRunner.isTransactionActive) return; // a savepoint was released
-    const open = this.transactions.get(event.queryRunner);
-    this.transactions.delete(event.queryRunner);
-    // A savepoint that rolled back may have held uploads whose claims the commit did not clear.
-    if (open?.savepointRolledBack) await this.reclaim(open.uploads);
-    this.options.lifecycle.sweeper?.nudge();
+    await this.ended(event.queryRunner, true);
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    const open = this.transactions.get(event.queryRunner);
-    if (!open) return;
-    // Not written yet: they belong to the level that rolled back.
-    open.released = { removed: [], replaced: [] };
-    if (event.queryRunner.isTransactionActive) {
-      open.savepointRolledBack = true;
-      return;
-    }
-    this.transactions.delete(event.queryRunner);
-    await this.reclaim(open.uploads);
+    await this.ended(event.queryRunner, false);
   }
 
   /** Names a write this subscriber sees no event for replaced (TypeORM's upsert, see upsert.ts). */
@@ -165,7 +142,7 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
    * transaction open, so the claim is part of it; if it rolls back, the claim is made again.
    */
   claimedInTransaction(runner: QueryRunner, file: LedgerFile): void {
-    this.openTransaction(runner).uploads.push(file);
+    this.changes.uploaded(this.openTransaction(runner), file);
   }
 
   /** Check and reference the names a row starts to hold; returns whether the entity has file columns. */
@@ -183,21 +160,17 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
       if (field.isDefault(name)) continue; // defaults are never deleted: nothing to protect
       const file = { storage: field.storage, name };
       referenced.push(file);
-      if (state?.takeUpload(field.property, name) && runner.isTransactionActive) this.openTransaction(runner).uploads.push(file);
+      if (state?.takeUpload(field.property, name) && runner.isTransactionActive) this.changes.uploaded(this.openTransaction(runner), file);
     }
-    if (referenced.length > 0) await this.serially(runner, () => this.options.lifecycle.ledger.reference(runnerSession(runner), referenced));
+    if (referenced.length > 0) await this.serially(runner, () => this.changes.reference(runnerSession(runner), referenced));
     return true;
   }
 
   private async release(runner: QueryRunner, files: LedgerFile[], reason: 'removed' | 'replaced'): Promise<void> {
     if (files.length === 0) return;
-    if (runner.isTransactionActive) {
-      this.openTransaction(runner).released[reason].push(...files);
-      return;
-    }
-    // Outside a transaction (`{ transaction: false }`) the change is already committed.
-    await this.serially(runner, () => this.options.lifecycle.ledger.release(runnerSession(runner), files, reason));
-    this.options.lifecycle.sweeper?.nudge();
+    // Outside a transaction (`{ transaction: false }`) the change is already committed: written at once.
+    const transaction = runner.isTransactionActive ? this.openTransaction(runner) : undefined;
+    await this.serially(runner, () => this.changes.release(transaction, runnerSession(runner), files, reason));
   }
 
   /** Run `statement` after the ledger statements already queued on `runner`. */
@@ -208,34 +181,42 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
     return next;
   }
 
-  /** Write the ledger calls collected for `runner`'s transaction, one statement at a time. */
+  /** Write the releases kept for `runner`'s open level. */
   private async flush(runner: QueryRunner): Promise<void> {
-    const open = this.transactions.get(runner);
-    if (!open) return;
-    const { released } = open;
-    open.released = { removed: [], replaced: [] };
-    const { ledger } = this.options.lifecycle;
-    const session = runnerSession(runner);
-    for (const reason of ['removed', 'replaced'] as const) {
-      if (released[reason].length > 0) await this.serially(runner, () => ledger.release(session, released[reason], reason));
-    }
+    const transaction = this.transactions.get(runner);
+    if (transaction) await this.serially(runner, () => this.changes.flush(transaction, runnerSession(runner)));
   }
 
-  /** Uploads whose rows did not commit: make sure each has a claim, which expires after the grace period. */
-  private async reclaim(uploads: LedgerFile[]): Promise<void> {
-    if (uploads.length === 0) return;
-    const { ledger } = this.options.lifecycle;
-    try {
-      await ledger.abandon(uploads, { claimUntil: ledger.clock() + ledger.gracePeriod });
-    } catch {
-      // Only SQLite lost its claims with the rollback; elsewhere they stand and expire as usual.
+  /**
+   * A level ended. While the runner's transaction is still active it was a savepoint; otherwise
+   * the whole transaction ended, with every level still open in it.
+   */
+  private async ended(runner: QueryRunner, committed: boolean): Promise<void> {
+    let level = this.transactions.get(runner);
+    if (!level) return;
+    if (runner.isTransactionActive) {
+      if (level.parent) {
+        this.transactions.set(runner, level.parent);
+        await this.changes.end(level, committed);
+      } else if (!committed) {
+        // Installed inside this transaction: what was kept since the savepoint began rolled back.
+        level.takeReleases();
+        level.lostSavepoint = true;
+      }
+      return;
     }
+    this.transactions.delete(runner);
+    for (; level; level = level.parent) await this.changes.end(level, committed);
   }
 
-  private openTransaction(runner: QueryRunner): OpenTransaction {
-    let open = this.transactions.get(runner);
-    if (!open) this.transactions.set(runner, (open = { uploads: [], savepointRolledBack: false, released: { removed: [], replaced: [] } }));
-    return open;
+  private openTransaction(runner: QueryRunner): TransactionFiles {
+    let transaction = this.transactions.get(runner);
+    if (!transaction) this.transactions.set(runner, (transaction = this.changes.begin()));
+    return transaction;
+  }
+
+  private get changes() {
+    return this.options.lifecycle.changes;
   }
 
   private warnBulkDelete(metadata: EntityMetadata): void {

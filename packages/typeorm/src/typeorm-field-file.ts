@@ -6,7 +6,7 @@
  * sweeper at once.
  */
 import { type Content, FieldFile, type FieldFileHost, type FieldFileSaveOptions, type FileFieldDefinition } from '@filefield/core';
-import { type TrackedFile, stateOf } from './entity-state';
+import { stateOf } from './entity-state';
 import { lifecycleOf, managerFor } from './managers';
 
 export const typeOrmFieldFileHost: FieldFileHost<any> = {
@@ -39,19 +39,9 @@ export const typeOrmFieldFileHost: FieldFileHost<any> = {
   },
 };
 
-export class TypeOrmFieldFile<T extends object = any> extends FieldFile<T> implements TrackedFile {
-  baseline: string | null | undefined;
-  assigned = false;
-
+export class TypeOrmFieldFile<T extends object = any> extends FieldFile<T> {
   constructor(instance: T, field: FileFieldDefinition<T>, name: string | null) {
     super(instance, field, name, typeOrmFieldFileHost);
-    this.baseline = name;
-  }
-
-  resetTo(name: string | null): void {
-    this.restoreName(name);
-    this.baseline = name;
-    this.assigned = false;
   }
 
   /**

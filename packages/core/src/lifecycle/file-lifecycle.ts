@@ -1,8 +1,9 @@
 /**
  * One installation's lifecycle, as both adapters start it: the ledger on the adapter's database,
- * the adapter registered as a reference source, and the in-process sweeper (unless turned off),
- * stopped together.
+ * the change tracker the adapter's ORM events go through, the adapter registered as a reference
+ * source, and the in-process sweeper (unless turned off), stopped together.
  */
+import { FileChangeTracker } from './file-changes';
 import { FileLedger } from './file-ledger';
 import { fileReferences, type ReferenceSource, type ReferenceSources } from './reference-sources';
 import type { LedgerDatabase } from './sql';
@@ -30,6 +31,8 @@ const DEFAULT_SWEEP_INTERVAL = 60_000;
 
 export class FileLifecycle {
   readonly ledger: FileLedger;
+  /** What writes do to files: the adapters' ORM events go through it (see file-changes.ts). */
+  readonly changes: FileChangeTracker;
   /** The background sweeper (undefined with `sweeper: false`). */
   readonly sweeper: FileSweeper | undefined;
   private readonly sweeperOnDemand: FileSweeper;
@@ -41,6 +44,7 @@ export class FileLifecycle {
     const { interval = DEFAULT_SWEEP_INTERVAL, ...sweeperOptions } = options.sweeper || {};
     this.sweeperOnDemand = new FileSweeper(this.ledger, { ...sweeperOptions, sources: references });
     this.sweeper = options.sweeper === false ? undefined : this.sweeperOnDemand;
+    this.changes = new FileChangeTracker({ ledger: this.ledger, nudge: () => this.nudge() });
     this.unregister = references.register(source);
     this.sweeper?.start(interval);
   }

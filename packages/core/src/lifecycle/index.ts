@@ -1,4 +1,6 @@
 export { fileKey } from './file-key';
+export { referencedNamesIn, type ReferenceColumn } from './column-references';
+export { FileChangeTracker, type FileChangeTrackerOptions, TransactionFiles } from './file-changes';
 export { FileLifecycle, type FileLifecycleOptions } from './file-lifecycle';
 export { DEFAULT_GRACE_PERIOD, FileLedger, type FileLedgerOptions, type LedgerFile, type ReleaseReason } from './file-ledger';
 export { FILES_TABLE, TASKS_TABLE, createLedgerTables, ledgerSchema } from './ledger-schema';

@@ -378,12 +378,18 @@ export class FileSweeper {
   private async deleteObjects(storage: Storage, items: WorkItem[]): Promise<{ deleted: WorkItem[]; failed: Array<{ item: WorkItem; error: unknown }> }> {
     const byName = new Map(items.map((item) => [item.name, item]));
     let timer: NodeJS.Timeout | undefined;
+    // Aborted, not just abandoned: a delete left running would go on retrying behind the sweeper's back.
+    const abort = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StorageUnavailableError(`The storage did not finish deleting ${items.length} file(s) within ${this.deleteTimeout} ms.`)), this.deleteTimeout);
+      timer = setTimeout(() => {
+        const error = new StorageUnavailableError(`The storage did not finish deleting ${items.length} file(s) within ${this.deleteTimeout} ms.`);
+        abort.abort(error);
+        reject(error);
+      }, this.deleteTimeout);
       timer.unref();
     });
     try {
-      const result = await Promise.race([storage.deleteMany(byName.keys()), timeout]);
+      const result = await Promise.race([storage.deleteMany(byName.keys(), { signal: abort.signal }), timeout]);
       return {
         deleted: result.deleted.map((name) => byName.get(name)!),
         failed: result.failed.map(({ name, error }) => ({ item: byName.get(name)!, error })),

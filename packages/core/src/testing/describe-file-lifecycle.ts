@@ -45,6 +45,13 @@ export interface LifecycleWorld {
   assignFile(id: number, name: string | null, tx?: LifecycleTransaction): Promise<void>;
   /** Load the Doc and call `doc[field].delete()`, which saves the row. */
   deleteFile(id: number, field: 'file' | 'cover', tx?: LifecycleTransaction): Promise<void>;
+  /**
+   * Load the Doc twice, as `a` and `b`. Through `a`, `file.save(name, content)`; then through the
+   * stale `b`, `cover.delete()`, which saves `b`. Returns the name `a` stored.
+   */
+  staleWrite(id: number, name: string, content: string): Promise<string>;
+  /** Set Doc `id`'s cover to null through an object the ORM did not load (TypeORM: `new Doc()` given the id; Prisma: an update of that column). */
+  writeUnloaded(id: number): Promise<void>;
   /** Remove the Doc through the ORM. */
   removeDoc(id: number, tx?: LifecycleTransaction): Promise<void>;
   createAttachment(blob: string | null, tx?: LifecycleTransaction): Promise<number>;
@@ -466,6 +473,45 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
         }
       }, timeout);
     }
+
+    it('a stale copy of a row, saved for another field, neither writes its old name back nor releases the new one [entity state 1]', async () => {
+      const { id, name: first } = await world.uploadDoc('stale-first.txt', content('first'));
+      const fresh = await world.staleWrite(id, 'stale-fresh.txt', content('fresh'));
+      expect(await world.docFiles(id)).toEqual({ file: fresh, cover: null });
+      await sweep();
+      expect(await exists(fresh)).toBe(true);
+      expect(await exists(first)).toBe(false);
+      expect(await exists('defaults/cover.txt')).toBe(true);
+    }, timeout);
+
+    it('an object the ORM did not load, saved with another field changed, leaves the file column and its file alone [entity state 2]', async () => {
+      const { id, name } = await world.uploadDoc('unloaded.txt', content('unloaded'));
+      await world.writeUnloaded(id);
+      expect(await world.docFiles(id)).toEqual({ file: name, cover: null });
+      await sweep();
+      expect(await exists(name)).toBe(true);
+    }, timeout);
+
+    it('a delete that outlasts deleteTimeout is aborted, not left running behind the sweeper [case 7]', async () => {
+      const { id, name } = await world.uploadDoc('slow-delete.txt', content('slow'));
+      await world.removeDoc(id);
+      // The same storage (same id), whose deleteMany answers only when its signal aborts.
+      const signals: Array<AbortSignal | undefined> = [];
+      const hanging = Object.create(fixture.storage) as Storage;
+      hanging.deleteMany = (_names, callOptions = {}) => {
+        signals.push(callOptions.signal);
+        return new Promise((_resolve, reject) => callOptions.signal?.addEventListener('abort', () => reject(callOptions.signal!.reason)));
+      };
+      const sources = new ReferenceSources();
+      sources.register({ label: 'a hanging storage', storages: () => [hanging], referencedNames: (storageId, names) => fixture.references.referencedNames(storageId, names) });
+      const impatient = new FileSweeper(world.ledger, { sources, deleteTimeout: 200, retry: { initialDelay: 1000, maxDelay: 4000 } });
+      expect((await impatient.sweep()).failed).toBeGreaterThanOrEqual(1);
+      expect(signals.length).toBeGreaterThanOrEqual(1);
+      expect(signals.every((signal) => signal?.aborted)).toBe(true);
+      expect(await exists(name)).toBe(true);
+      expect((await sweep({ now: now + 10_000 })).deleted).toBeGreaterThanOrEqual(1);
+      expect(await exists(name)).toBe(false);
+    }, timeout);
 
     if (adapter.crash) {
       it('a process killed between upload and commit leaves a claim; after the grace period the sweeper deletes the upload [case 8]', async () => {

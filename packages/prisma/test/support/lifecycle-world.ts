@@ -72,6 +72,15 @@ export function prismaLifecycleAdapter(provider: Provider, db: () => TestDatabas
           const row = await load(id, tx);
           await (field === 'file' ? row.normal : row.default).delete();
         },
+        async staleWrite(id, name, content) {
+          const [a, b] = [await load(id, undefined), await load(id, undefined)];
+          const stored = await a.normal.save(name, new ContentFile(content));
+          await b.default.delete();
+          return stored;
+        },
+        async writeUnloaded(id) {
+          await prisma.myStorage.update({ where: { id }, data: { default: null } });
+        },
         async removeDoc(id, tx) {
           await client(tx).myStorage.delete({ where: { id } });
         },

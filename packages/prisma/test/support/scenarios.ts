@@ -405,6 +405,130 @@ export function describeFileFields(provider: Provider): void {
       });
     });
 
+    describe('extensions applied after fileFields() [issue 9, case 5]', () => {
+      /** An audit extension applied after fileFields(): it records every update it sees, and fails those marked so after they ran. */
+      function audited(client: ExtendedClient) {
+        const seen: Array<{ model: string | undefined; data: unknown }> = [];
+        const audit = client.$extends({
+          query: {
+            $allModels: {
+              async update({ model, args, query }) {
+                seen.push({ model, data: args.data });
+                const result = await query(args);
+                if ((args.data as { normal?: unknown }).normal === 'tests/refused-by-audit.txt') throw new Error('audit refused it');
+                return result;
+              },
+            },
+          },
+        });
+        return { audit, seen };
+      }
+
+      it("a write of a file column through a later extension runs its hooks, in the same transaction as the write's ledger statements", async () => {
+        const { audit, seen } = audited(prisma);
+        const row = await audit.myStorage.create({ data: {} });
+        const first = await row.normal.save('first.txt', new ContentFile('first'));
+        const second = await storage.save('tests/second.txt', new ContentFile('second'));
+        await audit.myStorage.update({ where: { id: row.id }, data: { normal: second } });
+        expect(seen).toEqual([{ model: 'MyStorage', data: { normal: second } }]);
+        await sweep();
+        expect(await storage.exists(first)).toBe(false);
+        // The hook fails after the update ran: the update and its release roll back together.
+        await storage.save('tests/refused-by-audit.txt', new ContentFile('refused'));
+        await expect(audit.myStorage.update({ where: { id: row.id }, data: { normal: 'tests/refused-by-audit.txt' } })).rejects.toThrow('audit refused it');
+        expect((await storedColumns(row.id)).normal).toBe(second);
+        await sweep();
+        expect(await storage.exists(second)).toBe(true);
+      });
+
+      it('row.field.save() and delete() update through the client given to persistThrough, so its hooks see them', async () => {
+        const { audit, seen } = audited(prisma);
+        expect(prisma.$fileFields().persistThrough(audit)).toBe(audit);
+        const row = await audit.myStorage.create({ data: {} });
+        const name = await row.normal.save('audited.txt', new ContentFile('audited'));
+        expect(seen).toEqual([{ model: 'MyStorage', data: { normal: name } }]);
+        await row.normal.delete();
+        expect(seen).toEqual([
+          { model: 'MyStorage', data: { normal: name } },
+          { model: 'MyStorage', data: { normal: null } },
+        ]);
+        // Still the extension's ledger calls: the deleted file goes with the sweep.
+        await sweep();
+        expect(await storage.exists(name)).toBe(false);
+      });
+
+      it('without persistThrough row.field.save() updates through the client fileFields() returned; a client built elsewhere is refused', async () => {
+        const { audit, seen } = audited(prisma);
+        const row = await audit.myStorage.create({ data: {} });
+        await row.normal.save('plain.txt', new ContentFile('plain'));
+        expect(seen).toEqual([]);
+        expect(() => prisma.$fileFields().persistThrough(db.client)).toThrow(/built on this fileFields\(\) extension/);
+        const other = extend(db, storage).prisma;
+        try {
+          expect(() => prisma.$fileFields().persistThrough(other)).toThrow(/built on this fileFields\(\) extension/);
+        } finally {
+          await other.$fileFields().stop();
+        }
+      });
+    });
+
+    describe('nested writes that delete or replace related files [issue 9, case 5]', () => {
+      async function ownerWithAttachments(...names: string[]) {
+        const owner = await prisma.myStorage.create({ data: {} });
+        const stored: string[] = [];
+        for (const [index, name] of names.entries()) {
+          stored.push(await storage.save(`attachments/${name}`, new ContentFile(name)));
+          await prisma.attachment.create({ data: { label: `${name}-${index}-${randomSuffix()}`, file: stored[index], ownerId: owner.id } });
+        }
+        const attachments = await db.client.attachment.findMany({ where: { ownerId: owner.id }, orderBy: { id: 'asc' } });
+        return { owner, stored, ids: attachments.map((row) => row.id) };
+      }
+
+      it('a nested delete, deleteMany and a nested update that replaces a name release those files after the commit', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('gone.txt', 'many.txt', 'old.txt', 'kept.txt');
+        const fresh = await storage.save('attachments/new.txt', new ContentFile('new'));
+        await prisma.myStorage.update({
+          where: { id: owner.id },
+          data: {
+            attachments: {
+              delete: { id: ids[0] },
+              deleteMany: { id: ids[1] },
+              update: { where: { id: ids[2] }, data: { file: fresh } },
+            },
+          },
+        });
+        await sweep();
+        expect(await Promise.all(stored.map((name) => storage.exists(name)))).toEqual([false, false, false, true]);
+        expect(await storage.exists(fresh)).toBe(true);
+        expect(deletes.map((call) => call.references)).toEqual([0, 0, 0]);
+      });
+
+      it('a nested delete inside a rolled-back transaction, or of a file another row names, deletes nothing', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('shared.txt', 'rolled.txt');
+        await prisma.attachment.create({ data: { label: `copy-${randomSuffix()}`, file: stored[0] } });
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { delete: { id: ids[0] } } } });
+        await expect(
+          prisma.$transaction(async (tx) => {
+            await tx.myStorage.update({ where: { id: owner.id }, data: { attachments: { delete: { id: ids[1] } } } });
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        await sweep();
+        expect(await storage.exists(stored[0])).toBe(true);
+        expect(await storage.exists(stored[1])).toBe(true);
+        expect(await db.client.attachment.count({ where: { id: ids[1] } })).toBe(1);
+      });
+
+      it('set and disconnect only unlink rows: their files stay', async () => {
+        const { owner, stored, ids } = await ownerWithAttachments('unlinked.txt', 'set-away.txt');
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { disconnect: { id: ids[0] } } } });
+        await prisma.myStorage.update({ where: { id: owner.id }, data: { attachments: { set: [] } } });
+        await sweep();
+        expect(await storage.exists(stored[0])).toBe(true);
+        expect(await storage.exists(stored[1])).toBe(true);
+      });
+    });
+
     describe('transactions', () => {
       it('an interactive $transaction deletes files only after it commits', async () => {
         const a = await prisma.myStorage.create({ data: {} });

@@ -66,6 +66,17 @@ export function typeOrmLifecycleAdapter(kind: DatabaseKind, spec: () => StorageS
           const doc = await loadDoc(id, tx);
           await doc[field].delete();
         },
+        async staleWrite(id, name, content) {
+          const [a, b] = [await loadDoc(id, undefined), await loadDoc(id, undefined)];
+          const stored = await a.file.save(name, new ContentFile(content));
+          await b.cover.delete();
+          return stored;
+        },
+        async writeUnloaded(id) {
+          const doc = Object.assign(new Doc(), { id });
+          doc.cover = null as never;
+          await dataSource.manager.save(doc);
+        },
         async removeDoc(id, tx) {
           await managerOf(tx).remove(await loadDoc(id, tx));
         },
