@@ -53,6 +53,8 @@ export interface ContentSource {
   readonly replayable: boolean;
   /** Present for in-memory content: lets a driver send it in one request without streaming. */
   readonly buffer: Buffer | undefined;
+  /** Present for a file on local disk (a LocalFile): lets a driver read it by range, in parallel parts. */
+  readonly path?: string;
   stream(): Readable;
 }
 

@@ -4,6 +4,7 @@
  * request). It serialises to its name (`toJSON`).
  */
 import { inspect } from 'node:util';
+import { brand } from './brand';
 import { type Content, contentName, knownSize } from './content';
 import { FileFieldError, NoFileError } from './errors';
 import type { FileFieldDefinition } from './field';
@@ -33,15 +34,6 @@ export interface FieldFileSaveOptions extends CallOptions {
 }
 
 export class FieldFile<T = any> {
-  // `instanceof FieldFile` also accepts a FieldFile of another loaded copy of the core (see brand.ts).
-  static {
-    Object.defineProperty(this.prototype, Symbol.for('@filefield/core/FieldFile'), { value: true });
-  }
-  static [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    return this === FieldFile && (value as Record<symbol, unknown> | null)?.[Symbol.for('@filefield/core/FieldFile')] === true;
-  }
-
   readonly instance: T;
   readonly field: FileFieldDefinition<T>;
   /**
@@ -265,3 +257,6 @@ export class FieldFile<T = any> {
     await this.host.persist(this.instance, this.field, this);
   }
 }
+
+// `instanceof FieldFile` also accepts a FieldFile of another loaded copy of the core (brand.ts).
+brand(FieldFile, 'FieldFile');

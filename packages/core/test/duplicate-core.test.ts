@@ -79,6 +79,17 @@ describe('a second copy of the core', () => {
     expect(core.storages.get('media')).toBe(named);
   });
 
+  it("shares one reference-source registry: the other copy's sweeper asks this copy's installations", async () => {
+    expect(other.fileReferences).toBe(core.fileReferences);
+    const storage = new core.MemoryStorage();
+    const unregister = core.fileReferences.register({ label: 'this copy', storages: () => [storage], referencedNames: async (_id, names) => new Set(names.filter((name) => name === 'kept.txt')) });
+    try {
+      expect([...(await other.fileReferences.referencedNames(storage.id, ['kept.txt', 'gone.txt']))]).toEqual(['kept.txt']);
+    } finally {
+      unregister();
+    }
+  });
+
   it('refuses to load a copy of an incompatible version, naming both', () => {
     const global = globalThis as unknown as Record<symbol, { version: string; location: string; registry: unknown }>;
     const shared = global[SHARED_REGISTRY];

@@ -453,9 +453,9 @@ export class S3Storage extends Storage {
       return { kind: 'stream', stream: pipeline(source.stream(), createGzip(), () => undefined), size: undefined };
     }
     if (source.buffer) return { kind: 'buffer', buffer: source.buffer };
-    // A LocalFile (core's source for it carries its path): large ones go in parts read by range.
-    const path = (source as { path?: unknown }).path;
-    if (typeof path === 'string' && source.replayable && source.size !== undefined) {
+    // A LocalFile: large ones go in parts read by range.
+    const { path } = source;
+    if (path !== undefined && source.replayable && source.size !== undefined) {
       return { kind: 'file', path, size: source.size, stream: () => source.stream() };
     }
     return { kind: 'stream', stream: source.stream(), size: source.size };

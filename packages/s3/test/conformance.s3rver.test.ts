@@ -19,7 +19,7 @@ afterAll(async () => {
 
 // The suite's large file (128 MiB, twice its limit) must stream with less than 64 MiB of live
 // memory growth, measured after forced collections: uncollected garbage does not count, so the
-// check holds on a loaded machine. A multipart upload holds multipartConcurrency + 1 parts of 5 MiB;
+// check holds on a loaded machine. A streamed multipart upload holds concurrency + 1 parts (5 × 8 MiB by default);
 // s3rver's own memory is in its worker thread and not counted. bench/s3/memory.ts measures the RSS.
 describeStorage('S3Storage on s3rver', (options) => new S3Storage(s3.storageOptions({ location: 'media', ...options })), {
   concurrentSaves: 50,

@@ -64,5 +64,11 @@ export class ReferenceSources {
   }
 }
 
-/** The process-wide registry installations register with. */
-export const fileReferences = new ReferenceSources();
+const SHARED_REFERENCES = Symbol.for('@filefield/core/fileReferences');
+
+/**
+ * The process-wide registry installations register with, shared by every loaded copy of the core
+ * (copies of incompatible versions refuse to load, see registry.ts): a DataSource installed
+ * through one copy protects the files a sweeper of another copy checks.
+ */
+export const fileReferences: ReferenceSources = ((globalThis as { [SHARED_REFERENCES]?: ReferenceSources })[SHARED_REFERENCES] ??= new ReferenceSources());
