@@ -77,6 +77,16 @@ describeOnServers('S3Storage transfer settings', (server) => {
   }
 
   /** Every CreateMultipartUpload the proxy saw was followed by an AbortMultipartUpload. */
+  /** Every multipart upload under `prefix` was aborted, and no object or open upload is left. */
+  async function expectNothingLeft(prefix: string): Promise<void> {
+    const { created, aborted } = createdAndAborted(prefix);
+    expect(created).toBeGreaterThanOrEqual(1);
+    expect(aborted).toBe(created);
+    expect(await keysUnder(prefix)).toEqual([]);
+    const open = await openUploads(prefix);
+    if (open !== undefined) expect(open).toBe(0);
+  }
+
   function createdAndAborted(prefix: string) {
     const mine = proxy.requests.filter((request) => request.key.startsWith(prefix));
     return {
@@ -143,12 +153,7 @@ describeOnServers('S3Storage transfer settings', (server) => {
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as Error).message).toContain('HTTP 500');
     expect(fault.hits).toBeGreaterThan(0);
-    const { created, aborted } = createdAndAborted(prefix);
-    expect(created).toBeGreaterThanOrEqual(1);
-    expect(aborted).toBe(created);
-    expect(await keysUnder(prefix)).toEqual([]);
-    const open = await openUploads(prefix);
-    if (open !== undefined) expect(open).toBe(0);
+    await expectNothingLeft(prefix);
   }, 120_000);
 
   it('fails and aborts when the file shrinks during its upload', async () => {
@@ -163,11 +168,6 @@ describeOnServers('S3Storage transfer settings', (server) => {
     const error = await saving;
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/ended at \d+ bytes while it was uploaded|is \d+ bytes now/);
-    const { created, aborted } = createdAndAborted(prefix);
-    expect(created).toBeGreaterThanOrEqual(1);
-    expect(aborted).toBe(created);
-    expect(await keysUnder(prefix)).toEqual([]);
-    const open = await openUploads(prefix);
-    if (open !== undefined) expect(open).toBe(0);
+    await expectNothingLeft(prefix);
   }, 120_000);
 });
