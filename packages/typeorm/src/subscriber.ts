@@ -199,9 +199,8 @@ export class FileFieldSubscriber implements EntitySubscriberInterface {
         this.transactions.set(runner, level.parent);
         await this.changes.end(level, committed);
       } else if (!committed) {
-        // Installed inside this transaction: what was kept since the savepoint began rolled back.
-        level.takeReleases();
-        level.lostSavepoint = true;
+        // The tracker saw this transaction only after the savepoint began.
+        this.changes.savepointRolledBack(level);
       }
       return;
     }

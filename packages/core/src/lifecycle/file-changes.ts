@@ -135,6 +135,16 @@ export class FileChangeTracker {
     if (committed && transaction.releasedFiles) this.nudge();
   }
 
+  /**
+   * A savepoint inside `transaction` rolled back that has no level of its own (the adapter saw
+   * the transaction only after the savepoint began): the releases kept since then go with it, and
+   * the transaction's uploads get their claims again when it ends.
+   */
+  savepointRolledBack(transaction: TransactionFiles): void {
+    transaction.takeReleases();
+    transaction.lostSavepoint = true;
+  }
+
   /** Uploads whose rows did not commit: each keeps (or gets again) a claim that expires after the grace period. */
   private async reclaim(uploads: readonly LedgerFile[]): Promise<void> {
     if (uploads.length === 0) return;
