@@ -21,14 +21,13 @@ import { LocalFile } from '@filefield/core';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { collectRadosgwGarbage, format, median, MiB, rawClient, startServer } from './shared';
+import { collectRadosgwGarbage, format, median, MiB, rawClient, startServer, writeRandomFile } from './shared';
 
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 500);
 const SMALL_BYTES = Number(process.env.BENCH_SMALL_BYTES ?? 1024);
@@ -144,16 +143,6 @@ async function largeTask(task: LargeTask, options: S3StorageOptions): Promise<La
   raw.destroy();
   driver.client.destroy();
   return { ms: result, rssGrowth: growth };
-}
-
-/** Random bytes on disk, for the LocalFile upload. */
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    for (let written = 0; written < bytes; written += MiB) await handle.write(randomBytes(Math.min(MiB, bytes - written)));
-  } finally {
-    await handle.close();
-  }
 }
 
 async function main(): Promise<void> {

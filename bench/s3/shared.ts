@@ -6,7 +6,9 @@
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { S3StorageOptions } from '@filefield/s3';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -113,4 +115,14 @@ export function spread(values: number[]): string {
 
 export function format(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+/** Random bytes on disk, for the LocalFile uploads. */
+export async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    for (let written = 0; written < bytes; written += MiB) await handle.write(randomBytes(Math.min(MiB, bytes - written)));
+  } finally {
+    await handle.close();
+  }
 }

@@ -21,13 +21,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { LocalFile } from '@filefield/core';
 import { S3Storage } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { collectRadosgwGarbage, format, median, MiB, rawClient, spread, startServer } from './shared';
+import { collectRadosgwGarbage, format, median, MiB, rawClient, spread, startServer, writeRandomFile } from './shared';
 
 const BYTES = Number(process.env.BENCH_TRANSFER_MIB ?? 200) * MiB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -40,15 +39,6 @@ const CONFIGS = (process.env.BENCH_CONFIGS ?? '5x2,5x4,8x4,8x8,16x4,stream:8x4')
 interface Timing {
   ms: number;
   cpuMs: number;
-}
-
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    for (let written = 0; written < bytes; written += MiB) await handle.write(randomBytes(Math.min(MiB, bytes - written)));
-  } finally {
-    await handle.close();
-  }
 }
 
 async function timed(work: () => Promise<unknown>): Promise<Timing> {

@@ -12,39 +12,28 @@ import {
 } from '@aws-sdk/client-s3';
 import { LocalFile, OperationAbortedError, StorageUnavailableError, randomSuffix } from '@filefield/core';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
-import { recordRequests, S3FaultProxy } from '@filefield/s3/testing';
+import { recordRequests } from '@filefield/s3/testing';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectNoSecret } from './support/secrets';
+import { useFaultProxy } from './support/proxied';
 import { describeOnServers, emptyPrefix, type S3Server } from './support/servers';
 
 const MiB = 1024 * 1024;
 
 describeOnServers('S3Storage under faults', (server) => {
-  let proxy: S3FaultProxy;
-  let directory: string;
-
-  beforeAll(async () => {
-    proxy = await S3FaultProxy.start({ target: server().endpoint });
-    directory = await mkdtemp(join(tmpdir(), 'filefield-faults-'));
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await proxy.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const fixture = useFaultProxy(server, 'faults');
 
   /** A storage that talks to the server through the proxy, in its own location. */
   function storageThroughProxy(overrides: Partial<S3StorageOptions> = {}) {
     const location = `faults-${randomSuffix(6).toLowerCase()}`;
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const options = server().options({ location, ...overrides, endpointUrl: proxy.endpoint });
+    const options = server().options({ location, ...overrides, endpointUrl: fixture.proxy.endpoint });
     const client = new S3Client({
-      endpoint: proxy.endpoint,
+      endpoint: fixture.proxy.endpoint,
       region: options.region,
       forcePathStyle: true,
       credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! },
@@ -89,7 +78,7 @@ describeOnServers('S3Storage under faults', (server) => {
 
   async function localFile(bytes: number): Promise<{ file: LocalFile; data: Buffer }> {
     const data = randomBytes(bytes);
-    const path = join(directory, `body-${randomSuffix(6)}.bin`);
+    const path = join(fixture.directory, `body-${randomSuffix(6)}.bin`);
     await writeFile(path, data);
     return { file: new LocalFile(path), data };
   }
@@ -97,7 +86,7 @@ describeOnServers('S3Storage under faults', (server) => {
   describe('cancellation', () => {
     it('aborts a small save whose PUT hangs: OperationAbortedError, no object, no busy socket', async () => {
       const { storage, agent, prefix } = storageThroughProxy();
-      const stall = proxy.inject({ match: { method: 'PUT' }, fault: { kind: 'stall' } });
+      const stall = fixture.proxy.inject({ match: { method: 'PUT' }, fault: { kind: 'stall' } });
       const controller = new AbortController();
       const saving = storage.save('hung.txt', 'hello', { signal: controller.signal });
       await stall.waitForHits();
@@ -114,7 +103,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('aborts a multipart save mid-way: the upload is aborted on the server and no part is left open', async () => {
       const { storage, agent, prefix } = storageThroughProxy({ multipartThreshold: 5 * MiB, multipartPartSize: 5 * MiB });
       // The second part hangs; the first one went through.
-      const stall = proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, skip: 1, fault: { kind: 'stall' } });
+      const stall = fixture.proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, skip: 1, fault: { kind: 'stall' } });
       const controller = new AbortController();
       const { file } = await localFile(16 * MiB);
       const saving = storage.save('big.bin', file, { signal: controller.signal });
@@ -130,13 +119,13 @@ describeOnServers('S3Storage under faults', (server) => {
     it('aborts a read whose GET hangs, and a download in the middle of its body', async () => {
       const { storage, agent } = storageThroughProxy();
       await storage.save('r.bin', randomBytes(4 * MiB));
-      const stall = proxy.inject({ match: { method: 'GET' }, fault: { kind: 'stall' } });
+      const stall = fixture.proxy.inject({ match: { method: 'GET' }, fault: { kind: 'stall' } });
       const hung = new AbortController();
       const reading = storage.open('r.bin', 'r', { signal: hung.signal }).read();
       await stall.waitForHits();
       hung.abort();
       await expect(reading).rejects.toBeInstanceOf(OperationAbortedError);
-      proxy.clear();
+      fixture.proxy.clear();
 
       const midway = new AbortController();
       const file = storage.open('r.bin', 'r', { signal: midway.signal });
@@ -153,15 +142,15 @@ describeOnServers('S3Storage under faults', (server) => {
       const { storage, agent, prefix } = storageThroughProxy();
       await storage.save('d1.txt', '1');
       await storage.save('d2.txt', '2');
-      const stall = proxy.inject({ match: { method: 'DELETE' }, fault: { kind: 'stall' } });
+      const stall = fixture.proxy.inject({ match: { method: 'DELETE' }, fault: { kind: 'stall' } });
       const one = new AbortController();
       const deleting = storage.delete('d1.txt', { signal: one.signal });
       await stall.waitForHits();
       one.abort();
       await expect(deleting).rejects.toBeInstanceOf(OperationAbortedError);
 
-      proxy.clear();
-      const bulkStall = proxy.inject({ match: { method: 'POST', query: 'delete' }, fault: { kind: 'stall' } });
+      fixture.proxy.clear();
+      const bulkStall = fixture.proxy.inject({ match: { method: 'POST', query: 'delete' }, fault: { kind: 'stall' } });
       const many = new AbortController();
       const deletingMany = storage.deleteMany(['d1.txt', 'd2.txt'], { signal: many.signal });
       await bulkStall.waitForHits();
@@ -176,13 +165,13 @@ describeOnServers('S3Storage under faults', (server) => {
 
     it('refuses at once with a signal that already fired, and sends nothing', async () => {
       const { storage } = storageThroughProxy();
-      const before = proxy.requests.length;
+      const before = fixture.proxy.requests.length;
       const signal = AbortSignal.abort();
       await expect(storage.save('never.txt', 'x', { signal })).rejects.toBeInstanceOf(OperationAbortedError);
       await expect(storage.delete('never.txt', { signal })).rejects.toBeInstanceOf(OperationAbortedError);
       await expect(storage.open('never.txt', 'r', { signal }).read()).rejects.toBeInstanceOf(OperationAbortedError);
       await expect(storage.deleteMany(['never.txt'], { signal })).rejects.toBeInstanceOf(OperationAbortedError);
-      expect(proxy.requests.length).toBe(before);
+      expect(fixture.proxy.requests.length).toBe(before);
     }, 30_000);
   });
 
@@ -190,7 +179,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('retries a LocalFile save after a 503 SlowDown by reading the file again', async () => {
       const { storage, prefix } = storageThroughProxy();
       const { file, data } = await localFile(64 * 1024);
-      const fault = proxy.inject({ match: { method: 'PUT', key: /retry\.bin$/ }, fault: { kind: 'status', status: 503 } });
+      const fault = fixture.proxy.inject({ match: { method: 'PUT', key: /retry\.bin$/ }, fault: { kind: 'status', status: 503 } });
       const stored = await storage.save('retry.bin', file);
       expect(stored).toBe('retry.bin');
       expect(fault.hits).toBe(1);
@@ -201,7 +190,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('retries a LocalFile save after a connection reset during the request body', async () => {
       const { storage, prefix } = storageThroughProxy();
       const { file, data } = await localFile(256 * 1024);
-      const fault = proxy.inject({ match: { method: 'PUT', key: /reset\.bin$/ }, fault: { kind: 'reset-during-request', afterBytes: 1000 } });
+      const fault = fixture.proxy.inject({ match: { method: 'PUT', key: /reset\.bin$/ }, fault: { kind: 'reset-during-request', afterBytes: 1000 } });
       const stored = await storage.save('reset.bin', file);
       expect(fault.hits).toBe(1);
       expect((await storage.open(stored).read()).equals(data)).toBe(true);
@@ -211,7 +200,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('gives up after the configured attempts with StorageUnavailableError and leaves nothing', async () => {
       const { storage, prefix } = storageThroughProxy();
       const { file } = await localFile(1024);
-      const fault = proxy.inject({ match: { method: 'PUT' }, times: Infinity, fault: { kind: 'status', status: 503 } });
+      const fault = fixture.proxy.inject({ match: { method: 'PUT' }, times: Infinity, fault: { kind: 'status', status: 503 } });
       const error = await storage.save('down.bin', file).catch((e: unknown) => e);
       secretFree(error);
       expect(error).toBeInstanceOf(StorageUnavailableError);
@@ -223,7 +212,7 @@ describeOnServers('S3Storage under faults', (server) => {
 
     it('reports the part failure, not the abort, when a multipart upload fails (s3rver cannot abort)', async () => {
       const { storage, prefix } = storageThroughProxy({ multipartThreshold: 5 * MiB, multipartPartSize: 5 * MiB });
-      proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: Infinity, fault: { kind: 'status', status: 500 } });
+      fixture.proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: Infinity, fault: { kind: 'status', status: 500 } });
       const error = await storage.save('parts.bin', randomBytes(12 * MiB)).catch((e: unknown) => e);
       secretFree(error);
       expect(error).toBeInstanceOf(StorageUnavailableError);
@@ -238,10 +227,10 @@ describeOnServers('S3Storage under faults', (server) => {
   describe('a lost response', () => {
     it('to a PUT makes one object under the requested name, for a Buffer and for a LocalFile', async () => {
       const { storage, prefix } = storageThroughProxy();
-      proxy.inject({ match: { method: 'PUT', key: /lost-buffer\.txt$/ }, fault: { kind: 'lost-response' } });
+      fixture.proxy.inject({ match: { method: 'PUT', key: /lost-buffer\.txt$/ }, fault: { kind: 'lost-response' } });
       expect(await storage.save('lost-buffer.txt', Buffer.from('buffer'))).toBe('lost-buffer.txt');
       const { file, data } = await localFile(10_000);
-      proxy.inject({ match: { method: 'PUT', key: /lost-file\.bin$/ }, fault: { kind: 'lost-response' } });
+      fixture.proxy.inject({ match: { method: 'PUT', key: /lost-file\.bin$/ }, fault: { kind: 'lost-response' } });
       expect(await storage.save('lost-file.bin', file)).toBe('lost-file.bin');
       expect((await storage.open('lost-file.bin').read()).equals(data)).toBe(true);
       expect(await keysUnder(prefix)).toEqual(['lost-buffer.txt', 'lost-file.bin']);
@@ -250,7 +239,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('to the claim of a multipart upload makes one object under the requested name', async () => {
       const { storage, prefix } = storageThroughProxy({ multipartThreshold: 5 * MiB, multipartPartSize: 5 * MiB });
       const data = randomBytes(11 * MiB);
-      proxy.inject({ match: { method: 'PUT', key: /claimed\.bin$/ }, fault: { kind: 'lost-response' } });
+      fixture.proxy.inject({ match: { method: 'PUT', key: /claimed\.bin$/ }, fault: { kind: 'lost-response' } });
       expect(await storage.save('claimed.bin', data)).toBe('claimed.bin');
       expect((await storage.open('claimed.bin').read()).equals(data)).toBe(true);
       expect(await keysUnder(prefix)).toEqual(['claimed.bin']);
@@ -261,7 +250,7 @@ describeOnServers('S3Storage under faults', (server) => {
     it('still moves a save to a free name when another writer holds the name', async () => {
       const { storage } = storageThroughProxy();
       await storage.save('taken.txt', 'first');
-      proxy.inject({ match: { method: 'PUT', key: /taken\.txt$/ }, fault: { kind: 'lost-response' } });
+      fixture.proxy.inject({ match: { method: 'PUT', key: /taken\.txt$/ }, fault: { kind: 'lost-response' } });
       const second = await storage.save('taken.txt', 'second');
       expect(second).toMatch(/^taken_[A-Za-z0-9]{7}\.txt$/);
       expect((await storage.open('taken.txt').read()).toString()).toBe('first');

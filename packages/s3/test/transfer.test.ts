@@ -7,14 +7,14 @@
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { LocalFile, randomSuffix, StorageUnavailableError } from '@filefield/core';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
-import { recordRequests, S3FaultProxy } from '@filefield/s3/testing';
+import { recordRequests } from '@filefield/s3/testing';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { countInFlight } from './support/in-flight';
+import { useFaultProxy } from './support/proxied';
 import { describeOnServers } from './support/servers';
 
 const MiB = 1024 * 1024;
@@ -23,29 +23,18 @@ const PART = 5 * MiB;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describeOnServers('S3Storage transfer settings', (server) => {
-  let proxy: S3FaultProxy;
-  let directory: string;
-
-  beforeAll(async () => {
-    proxy = await S3FaultProxy.start({ target: server().endpoint });
-    directory = await mkdtemp(join(tmpdir(), 'filefield-transfer-'));
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await proxy.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const fixture = useFaultProxy(server, 'transfer');
 
   /** A storage through the proxy, in its own location, with these transfer settings. */
   function storageWith(transfer: S3StorageOptions['transfer']) {
     const location = `transfer-${randomSuffix(6).toLowerCase()}`;
-    const storage = new S3Storage({ ...server().options({ location }), endpointUrl: proxy.endpoint, transfer });
+    const storage = new S3Storage({ ...server().options({ location }), endpointUrl: fixture.proxy.endpoint, transfer });
     return { storage, prefix: `${server().prefix}/${location}/`, log: recordRequests(storage.client), inFlight: countInFlight(storage.client) };
   }
 
   async function localFile(bytes: number): Promise<{ file: LocalFile; path: string; data: Buffer }> {
     const data = randomBytes(bytes);
-    const path = join(directory, `body-${randomSuffix(6)}.bin`);
+    const path = join(fixture.directory, `body-${randomSuffix(6)}.bin`);
     await writeFile(path, data);
     return { file: new LocalFile(path), path, data };
   }
@@ -88,7 +77,7 @@ describeOnServers('S3Storage transfer settings', (server) => {
   }
 
   function createdAndAborted(prefix: string) {
-    const mine = proxy.requests.filter((request) => request.key.startsWith(prefix));
+    const mine = fixture.proxy.requests.filter((request) => request.key.startsWith(prefix));
     return {
       created: mine.filter((request) => request.method === 'POST' && /(^|&)uploads(=|&|$)/.test(request.query)).length,
       aborted: mine.filter((request) => request.method === 'DELETE' && /(^|&)uploadId=/.test(request.query)).length,
@@ -122,13 +111,13 @@ describeOnServers('S3Storage transfer settings', (server) => {
     const { storage, log, inFlight } = storageWith({ multipartThreshold: PART, partSize: PART, concurrency: 3 });
     const { file, data } = await localFile(6 * PART + 7);
     // The first three parts are held; the upload can send no fourth one until one of them is done.
-    const held = proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: 3, fault: { kind: 'stall' } });
+    const held = fixture.proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: 3, fault: { kind: 'stall' } });
     const saving = storage.save('held.bin', file);
     await held.waitForHits(3);
     expect(inFlight.now('UploadPart')).toBe(3);
     expect(uploadParts(log).map((part) => part.number)).toEqual([1, 2, 3]);
     // Their connections are reset: the SDK sends those parts again (their buffers), and the rest follow.
-    proxy.heal();
+    fixture.proxy.heal();
     expect(await saving).toBe('held.bin');
     expect(inFlight.max('UploadPart')).toBeLessThanOrEqual(3);
     const numbers = uploadParts(log).map((part) => part.number);
@@ -148,7 +137,7 @@ describeOnServers('S3Storage transfer settings', (server) => {
   it('aborts the multipart upload when a part fails mid-way, and leaves nothing', async () => {
     const { storage, prefix } = storageWith({ multipartThreshold: PART, partSize: PART, concurrency: 2 });
     const { file } = await localFile(4 * PART);
-    const fault = proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, skip: 1, times: Infinity, fault: { kind: 'status', status: 500 } });
+    const fault = fixture.proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, skip: 1, times: Infinity, fault: { kind: 'status', status: 500 } });
     const error = await storage.save('fails.bin', file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as Error).message).toContain('HTTP 500');
@@ -159,12 +148,12 @@ describeOnServers('S3Storage transfer settings', (server) => {
   it('fails and aborts when the file shrinks during its upload', async () => {
     const { storage, prefix } = storageWith({ multipartThreshold: PART, partSize: PART, concurrency: 2 });
     const { file, path } = await localFile(4 * PART);
-    const held = proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: 2, fault: { kind: 'stall' } });
+    const held = fixture.proxy.inject({ match: { method: 'PUT', query: 'partNumber' }, times: 2, fault: { kind: 'stall' } });
     const saving = storage.save('shrinks.bin', file).catch((e: unknown) => e);
     await held.waitForHits(2);
     // Parts 1 and 2 were read; part 3 will be read once one of them is done.
     await truncate(path, PART + PART / 2);
-    proxy.heal();
+    fixture.proxy.heal();
     const error = await saving;
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/ended at \d+ bytes while it was uploaded|is \d+ bytes now/);
