@@ -34,7 +34,10 @@ export interface FileSweeperOptions {
   tombstoneRetention?: number;
   /** Backoff between failed deletions of one file: doubling from `initialDelay` up to `maxDelay`, with jitter. */
   retry?: { initialDelay?: number; maxDelay?: number };
-  /** Storages deleting at once (default 4). */
+  /**
+   * Storage deletions in flight at once (default 4): one per storage a batch touches, and a
+   * batch's deletion overlaps the next batches' checks, up to this many batches ahead.
+   */
   concurrency?: number;
   /** How long the sweeper waits for a writer's lock when it creates a ledger row (default 1 s). */
   lockTimeout?: number;
@@ -61,6 +64,22 @@ interface WorkItem {
   storageId: string;
   name: string;
   taskIds: string[];
+}
+
+type PassCounts = Omit<SweepReport, 'passes'>;
+
+/** Steps 1 to 3 of a pass, done: what step 4 deletes, under which lease. */
+interface DecidedPass {
+  counts: PassCounts;
+  /** Whether the pass took a full batch (more may be due). */
+  full: boolean;
+  condemned: WorkItem[];
+  /** The storages the pass decided for, by id. */
+  storages: Map<string, Storage>;
+  token: string;
+  /** Earlier failed attempts per file, for the backoff. */
+  attempts: Map<string, number>;
+  now: number;
 }
 
 const MINUTE = 60_000;
@@ -109,19 +128,41 @@ export class FileSweeper {
    */
   async sweep(options: { now?: number; maxPasses?: number } = {}): Promise<SweepReport> {
     const report: SweepReport = { checked: 0, deleted: 0, kept: 0, failed: 0, deferred: 0, passes: 0 };
+    const add = (counts: PassCounts) => {
+      report.checked += counts.checked;
+      report.deleted += counts.deleted;
+      report.kept += counts.kept;
+      report.failed += counts.failed;
+      report.deferred += counts.deferred;
+    };
     const maxPasses = options.maxPasses ?? 1000;
-    while (report.passes < maxPasses) {
-      const now = options.now ?? this.ledger.clock();
-      const pass = await this.exclusive(() => this.pass(now));
-      report.passes += 1;
-      report.checked += pass.checked;
-      report.deleted += pass.deleted;
-      report.kept += pass.kept;
-      report.failed += pass.failed;
-      report.deferred += pass.deferred;
-      // A pass that settled nothing would only find the same deferred work again.
-      if (!pass.full || pass.deleted + pass.kept + pass.failed === 0) break;
+    // A batch's deletion (a storage request, often the slowest step) runs while the next pass
+    // decides: its files are leased as 'deleting', so no pass takes them again meanwhile.
+    const deleting = new Set<Promise<void>>();
+    const limit = pLimit(this.concurrency);
+    const errors: unknown[] = [];
+    try {
+      while (report.passes < maxPasses && errors.length === 0) {
+        const now = options.now ?? this.ledger.clock();
+        const pass = await this.exclusive(() => this.decide(now));
+        report.passes += 1;
+        add(pass.counts);
+        if (pass.condemned.length > 0) {
+          const deletion: Promise<void> = this.deleteCondemned(pass, limit)
+            .then(add, (error: unknown) => {
+              errors.push(error);
+            })
+            .finally(() => deleting.delete(deletion));
+          deleting.add(deletion);
+          while (deleting.size >= this.concurrency) await Promise.race(deleting);
+        }
+        // A pass that settled nothing would only find the same deferred work again.
+        if (!pass.full || pass.counts.kept + pass.condemned.length === 0) break;
+      }
+    } finally {
+      await Promise.all(deleting);
     }
+    if (errors.length > 0) throw errors[0];
     return report;
   }
 
@@ -191,10 +232,11 @@ export class FileSweeper {
     }
   }
 
-  private async pass(now: number): Promise<Omit<SweepReport, 'passes'> & { full: boolean }> {
-    const result = { checked: 0, deleted: 0, kept: 0, failed: 0, deferred: 0, full: false };
+  private async decide(now: number): Promise<DecidedPass> {
+    const result: PassCounts = { checked: 0, deleted: 0, kept: 0, failed: 0, deferred: 0 };
     const storages = this.sources.storagesById();
-    if (storages.size === 0) return result;
+    const pass: DecidedPass = { counts: result, full: false, condemned: [], storages, token: '', attempts: new Map(), now };
+    if (storages.size === 0) return pass;
     const { ledger } = this;
     const sql = ledger.statements;
     const { autocommit } = ledger.database;
@@ -202,13 +244,13 @@ export class FileSweeper {
 
     await ledger.run(autocommit, sql.purgeTombstones(now, this.batchSize));
     const work = await this.dueWork(ids, now);
-    result.full = work.size >= this.batchSize;
-    if (work.size === 0) return result;
+    pass.full = work.size >= this.batchSize;
+    if (work.size === 0) return pass;
 
     await this.ensureRows([...work.values()].filter((item) => item.taskIds.length > 0), now);
 
     // 1. Take what no one holds, under this pass's lease.
-    const token = randomUUID();
+    const token = (pass.token = randomUUID());
     const taken = await ledger.database.transaction(async (session) => {
       const locked = await ledger.rows(session, sql.lockRows([...work.keys()], now));
       const take: string[] = [];
@@ -240,7 +282,7 @@ export class FileSweeper {
       return states;
     });
     result.deferred += work.size - taken.size;
-    if (taken.size === 0) return result;
+    if (taken.size === 0) return pass;
 
     // 2. Who still names them? Committed rows only; writers that are still open hold a lock or reset the state.
     const toCheck = [...taken].filter(([, state]) => state === 'checking').map(([key]) => work.get(key)!);
@@ -254,20 +296,26 @@ export class FileSweeper {
     // 3. Decide, under the lease: only rows no writer touched since step 1. A row locked right
     // now is asked for again a few times: another sweeper's step 1 holds rows for a moment,
     // a writer for its whole transaction (those wait for the lease to run out).
-    const attempts = new Map<string, number>();
-    const condemned: WorkItem[] = [];
+    const { attempts, condemned } = pass;
     let pending = [...taken.keys()];
     for (let round = 0; round < DECIDE_ROUNDS && pending.length > 0; round += 1) {
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, DECIDE_RETRY_DELAY));
-      const decided = await this.decide(pending, token, referenced, attempts, work, now);
+      const decided = await this.settle(pending, token, referenced, attempts, work, now);
       condemned.push(...decided.condemned);
       result.kept += decided.kept;
       pending = decided.skipped;
     }
     result.deferred += pending.length;
 
-    // 4 and 5. Delete, then record each outcome.
-    const limit = pLimit(this.concurrency);
+    return pass;
+  }
+
+  /** Steps 4 and 5 for a decided pass: delete, then record each outcome. */
+  private async deleteCondemned({ condemned, storages, token, attempts, now }: DecidedPass, limit: pLimit.Limit): Promise<PassCounts> {
+    const result: PassCounts = { checked: 0, deleted: 0, kept: 0, failed: 0, deferred: 0 };
+    const { ledger } = this;
+    const sql = ledger.statements;
+    const { autocommit } = ledger.database;
     await Promise.all(
       [...groupBy(condemned, (item) => item.storageId)].map(([storageId, items]) =>
         limit(async () => {
@@ -290,7 +338,7 @@ export class FileSweeper {
   }
 
   /** Step 3 for `keys`: condemn the unreferenced, keep the referenced, settle their tasks; returns the keys found locked. */
-  private async decide(
+  private async settle(
     keys: string[],
     token: string,
     referenced: Set<string>,

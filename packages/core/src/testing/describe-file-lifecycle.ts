@@ -513,6 +513,42 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
       expect(await exists(name)).toBe(false);
     }, timeout);
 
+    it("a batch's deletion runs while the next batch is checked and deleted; the sweep ends when every deletion has", async () => {
+      const names: string[] = [];
+      for (let index = 0; index < 9; index += 1) {
+        const { id, name } = await world.uploadDoc(`batched-${index}.txt`, content('batched'));
+        names.push(name);
+        await world.removeDoc(id);
+      }
+      // The same storage (same id): its first deleteMany waits until a second one has started.
+      const secondStarted = gate();
+      let calls = 0;
+      let overlapped = false;
+      const held = Object.create(fixture.storage) as Storage;
+      held.deleteMany = async (batch, callOptions) => {
+        calls += 1;
+        if (calls === 1) {
+          // A failsafe bound, not a measurement: without overlap the second call never comes.
+          let failsafe: NodeJS.Timeout | undefined;
+          const bound = new Promise<boolean>((resolve) => (failsafe = setTimeout(() => resolve(false), timeout / 4)));
+          overlapped = await Promise.race([secondStarted.promise.then(() => true), bound]);
+          clearTimeout(failsafe);
+        } else {
+          secondStarted.open();
+        }
+        return fixture.storage.deleteMany(batch, callOptions);
+      };
+      const sources = new ReferenceSources();
+      sources.register({ label: 'a held storage', storages: () => [held], referencedNames: (storageId, batch) => fixture.references.referencedNames(storageId, batch) });
+      const batched = new FileSweeper(world.ledger, { sources, batchSize: 4, concurrency: 2 });
+      const report = await batched.sweep();
+      expect(overlapped).toBe(true);
+      // Other tests' leftovers may join the batches: at least 9 files in batches of 4.
+      expect(calls).toBeGreaterThanOrEqual(3);
+      expect(report.deleted).toBeGreaterThanOrEqual(names.length);
+      for (const name of names) expect(await exists(name)).toBe(false);
+    }, timeout);
+
     if (adapter.crash) {
       it('a process killed between upload and commit leaves a claim; after the grace period the sweeper deletes the upload [case 8]', async () => {
         const { name } = await adapter.crash!(fixture, { step: 'upload' });
