@@ -214,6 +214,22 @@ export function mapS3Error(error: unknown, context: S3CallContext): Error {
   return new FileFieldError('E_S3', `S3 ${context.operation} on ${where} failed (${detail}).`, { cause: error });
 }
 
+/**
+ * A GetObject body that failed while it was read: a server silent past readTimeout is a
+ * StorageTimeoutError as for any request, a broken connection a StorageUnavailableError that
+ * says to open the file again; anything else (the reader's own error, an abort) is left as it is.
+ */
+export function mapDownloadError(error: unknown, context: S3CallContext & { name: string }): unknown {
+  if (error instanceof FileFieldError) return error;
+  if (timeoutKind(error) !== undefined) return mapS3Error(error, context);
+  const code = s3ErrorCode(error);
+  if ((code !== undefined && NETWORK_CODES.has(code)) || (error instanceof Error && /\b(aborted|socket hang up)\b/.test(error.message))) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new StorageUnavailableError(`The download of '${context.name}' was interrupted (${reason}); open the file again to read it.`, { cause: error });
+  }
+  return error;
+}
+
 /** A failure of the connection (reset, refused, timed out) rather than an answer from S3. */
 export function isNetworkFailure(error: unknown): boolean {
   const code = s3ErrorCode(error);

@@ -36,7 +36,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { buildClient, DEFAULT_REGION } from './client';
 import { isPreconditionFailure, isThisWrite, probeConditionalWrites, processKeyLocks, WRITE_TOKEN_METADATA } from './conditional-writes';
-import { mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
+import { mapDownloadError, mapS3Error, s3ErrorCode, s3StatusCode } from './errors';
 import { fromEnv } from './from-env';
 import { type ObjectParameters, parseEndpoint, type ResolvedS3Options, resolveOptions, type S3StorageOptions } from './options';
 import { Presigner } from './presign';
@@ -152,6 +152,7 @@ export class S3Storage extends Storage {
     );
     const body = response.Body as Readable | undefined;
     if (!body) return Readable.from([]);
+    this.mapStreamErrors(body, 'read', name);
     if (response.ContentEncoding?.toLowerCase() !== 'gzip') return body;
     // Stored gzipped (AWS_IS_GZIPPED): give back the original bytes, as a browser would see them.
     return pipeline(body, createGunzip(), () => undefined);
@@ -502,6 +503,17 @@ export class S3Storage extends Storage {
         if (s3ErrorCode(error) !== 'BucketAlreadyOwnedByYou') throw error;
       }
     });
+  }
+
+  /**
+   * A body that fails mid-download (a server gone silent past readTimeout, a reset) fails with
+   * typed errors, as a request does: the stream's destroy hook maps the error it is destroyed
+   * with, so every reader (createReadStream's too) sees filefield's errors and not the SDK's.
+   */
+  private mapStreamErrors(body: Readable, operation: string, name: string): void {
+    const destroy = body._destroy.bind(body);
+    const context = { bucket: this.bucket, operation, name, key: this.key(name) };
+    body._destroy = (error, callback) => destroy(error, (failure) => callback(failure ? (mapDownloadError(failure, context) as Error) : failure));
   }
 
   private async call<T>(operation: string, name: string | undefined, request: () => Promise<T>): Promise<T> {

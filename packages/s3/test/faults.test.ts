@@ -83,6 +83,40 @@ describeOnServers('S3Storage under faults', (server) => {
     return { file: new LocalFile(path), data };
   }
 
+  describe('a connection cut during a download', () => {
+    it('fails createReadStream(), chunks() and read() with StorageUnavailableError, never an SDK error', async () => {
+      const { storage } = storageThroughProxy();
+      await storage.save('cut.bin', randomBytes(4 * MiB));
+      const readers: Array<[string, () => Promise<unknown>]> = [
+        [
+          'createReadStream',
+          async () => {
+            for await (const _chunk of await storage.createReadStream('cut.bin'));
+          },
+        ],
+        [
+          'chunks',
+          async () => {
+            for await (const _chunk of storage.open('cut.bin').chunks(64 * 1024));
+          },
+        ],
+        ['read', () => storage.open('cut.bin').read()],
+      ];
+      for (const [what, reader] of readers) {
+        const cut = fixture.proxy.inject({ match: { method: 'GET' }, fault: { kind: 'reset-during-response', afterBytes: 100_000 } });
+        const error = await reader().then(
+          () => new Error('read to the end'),
+          (failure: unknown) => failure,
+        );
+        expect(cut.hits).toBe(1);
+        expect({ what, error }).toEqual({ what, error: expect.any(StorageUnavailableError) });
+        expect((error as Error).message).toMatch(/download of 'cut\.bin' was interrupted .*; open the file again to read it/);
+        secretFree(error);
+      }
+      expect((await storage.open('cut.bin').read()).byteLength).toBe(4 * MiB);
+    }, 60_000);
+  });
+
   describe('cancellation', () => {
     it('aborts a small save whose PUT hangs: OperationAbortedError, no object, no busy socket', async () => {
       const { storage, agent, prefix } = storageThroughProxy();

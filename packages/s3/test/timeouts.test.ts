@@ -8,6 +8,7 @@ import { ConfigurationError, StorageTimeoutError, StorageUnavailableError } from
 import { S3Storage } from '@filefield/s3';
 import { type S3rverHandle, startS3rver } from '@filefield/s3/testing';
 import { S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import type { NodeHttpHandler, NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type { Agent } from 'node:http';
 import { type HoldingProxy, startHoldingProxy, startUnacceptingServer } from './support/network';
@@ -72,6 +73,63 @@ describe('readTimeout: a server that accepts and never answers', () => {
     expect((await storage.open('kept.txt').read()).toString()).toBe('before the silence');
     await storage.save('after.txt', 'after the silence');
     expect(await storage.exists('after.txt')).toBe(true);
+    storage.client.destroy();
+  }, 120_000);
+});
+
+describe('readTimeout: a server that goes silent in the middle of a download', () => {
+  let proxy: HoldingProxy;
+  afterEach(async () => {
+    await proxy?.stop();
+  });
+
+  it('fails createReadStream(), chunks() and read() with StorageTimeoutError, not an SDK error, then works again', async () => {
+    proxy = await startHoldingProxy(Number(new URL(s3.endpoint).port));
+    const storage = storageOn(proxy.url, { readTimeout: 2000, maxPoolConnections: 1 });
+    // Far more than the sockets on the way buffer, so most of it is still on the server when the proxy goes silent.
+    const bytes = randomBytes(32 * 1024 * 1024);
+    await storage.save('big.bin', bytes);
+
+    /** Take the first piece, silence the proxy, then read on to the end. */
+    const readers: Array<[string, () => Promise<unknown>]> = [
+      [
+        'createReadStream',
+        async () => {
+          const pieces = (await storage.createReadStream('big.bin'))[Symbol.asyncIterator]();
+          await pieces.next();
+          proxy.hold();
+          while (!(await pieces.next()).done);
+        },
+      ],
+      [
+        'chunks',
+        async () => {
+          const pieces = storage.open('big.bin').chunks(64 * 1024)[Symbol.asyncIterator]();
+          await pieces.next();
+          proxy.hold();
+          while (!(await pieces.next()).done);
+        },
+      ],
+      [
+        'read',
+        async () => {
+          const file = storage.open('big.bin');
+          await file.read(1024);
+          proxy.hold();
+          await file.read();
+        },
+      ],
+    ];
+    for (const [what, reader] of readers) {
+      proxy.forward();
+      const error = await failure(reader());
+      expect({ what, error }).toEqual({ what, error: expect.any(StorageTimeoutError) });
+      expect(error.message).toMatch(/S3 read on 'timeouts\/big\.bin' in bucket '.+' timed out: the server sent nothing for readTimeout \(2000 ms, AWS_S3_READ_TIMEOUT\)/);
+      expectNoSecret(error, SECRET);
+    }
+
+    proxy.forward();
+    expect((await storage.open('big.bin').read()).equals(bytes)).toBe(true);
     storage.client.destroy();
   }, 120_000);
 });

@@ -51,7 +51,14 @@ export async function startHoldingProxy(upstreamPort?: number): Promise<HoldingP
     if (upstream) {
       upstream.on('error', () => client.destroy());
       upstream.on('data', (chunk) => {
-        if (!dead) client.write(chunk);
+        // A download in progress goes silent too; with backpressure, so that what the proxy has
+        // read from the server is what the client gets (not a whole object queued in memory).
+        if (holding) dead = true;
+        if (dead) return;
+        if (!client.write(chunk)) {
+          upstream.pause();
+          client.once('drain', () => upstream.resume());
+        }
       });
       upstream.on('end', () => {
         if (!dead) client.end();
