@@ -209,6 +209,15 @@ export class LedgerSql {
     return this.statement(`DELETE FROM ${FILES} WHERE file_key IN (SELECT file_key FROM ${FILES} WHERE ${due} LIMIT ${int(limit)})`, [now]);
   }
 
+  /**
+   * The orphan scan found objects under names the sweeper once deleted: something wrote them
+   * again behind the ledger. Their tombstones go, so that the scan's tasks are not taken for
+   * work already done (the sweeper creates fresh rows for them).
+   */
+  forgetTombstones(storageId: string, keys: string[]): Statement {
+    return this.statement(`DELETE FROM ${FILES} WHERE file_key IN (${marks(keys)}) AND storage_id = ? AND state = 'deleted'`, [...keys, storageId]);
+  }
+
   /** Names with a live claim (uploads under way), for the orphan scan. */
   claimedNames(storageId: string, keys: string[], now: number): Statement {
     return this.statement(

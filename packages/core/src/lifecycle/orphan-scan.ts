@@ -72,6 +72,7 @@ export async function scanOrphans(storage: Storage, ledger: FileLedger, options:
       options.onOrphan?.(name);
     }
     if (options.delete && orphans.length > 0) {
+      await ledger.run(ledger.database.autocommit, ledger.statements.forgetTombstones(storageId, orphans.map((name) => fileKey(storageId, name))));
       await ledger.release(ledger.database.autocommit, orphans.map((name) => ({ storage, name })), 'scan');
       report.queued += orphans.length;
     }
