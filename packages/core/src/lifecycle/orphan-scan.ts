@@ -28,6 +28,11 @@ export interface OrphanScanOptions {
   onOrphan?: (name: string) => void;
   /** The clock's "now", in ms (default the ledger's clock). */
   now?: number;
+  /**
+   * With `delete: true`, a sweeper to nudge after each queued batch (e.g. an installation's
+   * `sweeper`), so that deleting overlaps the rest of the scan instead of waiting for it.
+   */
+  sweeper?: { nudge(): void };
 }
 
 export interface OrphanScanReport {
@@ -75,6 +80,7 @@ export async function scanOrphans(storage: Storage, ledger: FileLedger, options:
       await ledger.run(ledger.database.autocommit, ledger.statements.forgetTombstones(storageId, orphans.map((name) => fileKey(storageId, name))));
       await ledger.release(ledger.database.autocommit, orphans.map((name) => ({ storage, name })), 'scan');
       report.queued += orphans.length;
+      options.sweeper?.nudge();
     }
   };
 

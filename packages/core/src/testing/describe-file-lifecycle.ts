@@ -409,6 +409,51 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
       expect(await exists(keeper.name)).toBe(true);
     }, timeout);
 
+    it('an orphan scan given a sweeper deletes its first batches while it is still listing', async () => {
+      const names: string[] = [];
+      for (let index = 0; index < 6; index += 1) {
+        const { id, name } = await world.uploadDoc(`overlap-${index}.txt`, content('overlap'));
+        names.push(name);
+        await world.deleteDocBehindTheOrm(id);
+      }
+      // The same storage (same id): its listing stops before its last name until a deletion has started.
+      const deleting = gate();
+      let overlapped = false;
+      const paused = Object.create(fixture.storage) as Storage;
+      paused.walk = async function* (prefix = '') {
+        const listed: Array<{ name: string; modified: Date }> = [];
+        for await (const entry of fixture.storage.walk(prefix)) listed.push(entry);
+        for (const [index, entry] of listed.entries()) {
+          if (index === listed.length - 1) {
+            let failsafe: NodeJS.Timeout | undefined;
+            const bound = new Promise<boolean>((resolve) => (failsafe = setTimeout(() => resolve(false), timeout / 4)));
+            overlapped = await Promise.race([deleting.promise.then(() => true), bound]);
+            clearTimeout(failsafe);
+          }
+          yield entry;
+        }
+      };
+      paused.deleteMany = (batch, callOptions) => {
+        deleting.open();
+        return fixture.storage.deleteMany(batch, callOptions);
+      };
+      const sources = new ReferenceSources();
+      sources.register({ label: 'a paused listing', storages: () => [paused], referencedNames: (storageId, batch) => fixture.references.referencedNames(storageId, batch) });
+      const background = new FileSweeper(world.ledger, { sources, batchSize: 2 });
+      background.start(3_600_000);
+      try {
+        const later = now + GRACE + 1;
+        const scan = await scanOrphans(paused, world.ledger, { sources, prefix: 'docs', now: later, olderThan: 0, delete: true, batchSize: 2, sweeper: background });
+        expect(scan.queued).toBeGreaterThanOrEqual(names.length);
+        await background.idle();
+        await background.sweep();
+      } finally {
+        await background.stop();
+      }
+      expect(overlapped).toBe(true);
+      for (const name of names) expect(await exists(name)).toBe(false);
+    }, timeout);
+
     it('an object written again, behind the ledger, under a name the sweeper deleted is deleted by the next scan', async () => {
       const { id, name } = await world.uploadDoc('written-again.txt', content('first'));
       await world.removeDoc(id);
