@@ -55,6 +55,8 @@ def main():
     from storages.backends.s3boto3 import S3Boto3Storage
 
     overwriting = S3Boto3Storage(file_overwrite=True)
+    # Step 8: the same bucket behind a custom domain (AWS_S3_CUSTOM_DOMAIN: unsigned URLs).
+    custom = S3Boto3Storage(custom_domain=config['customDomain'], querystring_auth=False)
 
     class Renamed(models.Model):
         file = models.FileField()
@@ -84,15 +86,26 @@ def main():
     for storage in (default_storage, overwriting):
         storage.connection.meta.client.meta.events.register('before-send.s3', count)
 
+    def peak_rss():
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError('bench/compare measures peak RSS from /proc/self/status (Linux)')
+
     def step(name, work):
         requests.clear()
+        # Linux: resets the peak RSS (VmHWM) to the current RSS, as shared.ts does for Node.
+        with open('/proc/self/clear_refs', 'w') as clear:
+            clear.write('5')
+        baseline = peak_rss()
         started = time.perf_counter()
         work()
         ms = (time.perf_counter() - started) * 1000
         with lock:
-            return {'step': name, 'ms': ms, 'requests': dict(requests)}
+            return {'step': name, 'ms': ms, 'requests': dict(requests), 'rssGrowth': peak_rss() - baseline}
 
-    def pipeline(tag, saves, path, sha256):
+    def pipeline(tag, saves, path, sha256, orphans):
         payload = b'a' * config['smallBytes']
         results = []
 
@@ -129,15 +142,40 @@ def main():
                     row.file.delete(save=False)
                     row.delete()
 
+        def delete_orphans():
+            # django-storages lists and deletes one object at a time; the rows are asked per page.
+            _, files = overwriting.listdir(orphans)
+            for start in range(0, len(files), 1000):
+                page = [f'{orphans}/{name}' for name in files[start:start + 1000]]
+                named = set(Doc.objects.filter(file__in=page).values_list('file', flat=True))
+                for name in page:
+                    if name not in named:
+                        overwriting.delete(name)
+
+        signed = []
+
+        def presigned_urls():
+            for i in range(config['urlCalls']):
+                signed[i % len(signed)].file.url
+
+        def custom_urls():
+            for i in range(config['urlCalls']):
+                custom.url(signed[i % len(signed)].file.name)
+
         results.append(step('same-name', same_name))
         results.append(step('distinct', distinct))
         results.append(step('upload', upload))
         results.append(step('read', read))
+        # Steps 7 and 8 sign the rows of step 2 (they are deleted in step 5).
+        signed.extend(row for row in Doc.objects.all() if row.file.name.startswith(f'{tag}doc-'))
         results.append(step('delete', delete))
+        results.append(step('orphans', delete_orphans))
+        results.append(step('url-presigned', presigned_urls))
+        results.append(step('url-custom', custom_urls))
         return results
 
-    pipeline('warm-', config['warmSaves'], config['warmFile'], config['warmSha256'])
-    steps = pipeline('', config['saves'], config['bigFile'], config['bigSha256'])
+    pipeline('warm-', config['warmSaves'], config['warmFile'], config['warmSha256'], 'warm-orphans')
+    steps = pipeline('', config['saves'], config['bigFile'], config['bigSha256'], 'orphans')
     versions = {
         'python': platform.python_version(),
         'django': django.get_version(),

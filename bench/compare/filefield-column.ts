@@ -3,7 +3,7 @@
  * memory, ledger tables included) and the S3 driver, the way the README sets it up. Run by
  * run.ts (BENCH_COLUMN holds the configuration); prints one JSON line.
  */
-import { type FieldFile, LocalFile, storages } from '@filefield/core';
+import { type FieldFile, LocalFile, scanOrphans, storages } from '@filefield/core';
 import { S3Storage } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
 import { FileField, fileFieldLedgerEntities, installFileFields } from '@filefield/typeorm';
@@ -21,15 +21,18 @@ async function main(): Promise<void> {
   const config = columnConfig();
   // Driver defaults (fileOverwrite included): a FieldFile save always takes a free name, so
   // step 1 renames without the setting Django needs.
-  const storage = new S3Storage({
+  const options = {
     bucket: config.bucket,
     endpointUrl: config.endpoint,
     region: config.region,
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,
     location: config.prefix,
-  });
+  };
+  const storage = new S3Storage(options);
   storages.setDefault(storage);
+  // Step 8's storage: the same bucket behind a custom domain (AWS_S3_CUSTOM_DOMAIN, no signing).
+  const custom = new S3Storage({ ...options, customDomain: config.customDomain, querystringAuth: false });
   const dataSource = new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Doc, ...fileFieldLedgerEntities], synchronize: true });
   await dataSource.initialize();
   // A long interval: only the commit's nudge sweeps, so no timer pass lands inside another step.
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   const repository = dataSource.getRepository(Doc);
   const log = recordRequests(storage.client);
 
-  const pipeline = async (tag: string, saves: number, file: string, sha256: string): Promise<StepResult[]> => {
+  const pipeline = async (tag: string, saves: number, file: string, sha256: string, orphans: string): Promise<StepResult[]> => {
     const payload = Buffer.alloc(config.smallBytes, 0x61);
     const results: StepResult[] = [];
     results.push(
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
         if (hash.digest('hex') !== sha256) throw new Error(`filefield: ${row.file.name} read back with another sha256`);
       }),
     );
+    // Steps 7 and 8 sign the rows of step 2 (they are deleted in step 5).
+    const signed = (await repository.find()).filter((row) => row.file.name?.startsWith(`${tag}doc-`));
     results.push(
       await step('delete', log, async () => {
         await repository.remove(await repository.find());
@@ -70,14 +75,36 @@ async function main(): Promise<void> {
         if (report.failed > 0) throw new Error(`filefield: the sweep failed to delete ${report.failed} files`);
       }),
     );
+    results.push(
+      await step('orphans', log, async () => {
+        // The objects are seconds old: olderThan 0 instead of waiting out the grace period. The
+        // installation's sweeper deletes each queued batch while the scan lists the next.
+        const scan = await scanOrphans(storage, fileFields.ledger, { prefix: orphans, olderThan: 0, delete: true, sweeper: fileFields.sweeper });
+        await fileFields.idle();
+        const report = await fileFields.sweep();
+        if (report.failed > 0) throw new Error(`filefield: the sweep failed to delete ${report.failed} orphans`);
+        if (scan.queued !== config[tag === '' ? 'orphans' : 'warmOrphans']) throw new Error(`filefield: ${scan.queued} orphans queued`);
+      }),
+    );
+    results.push(
+      await step('url-presigned', log, async () => {
+        for (let i = 0; i < config.urlCalls; i += 1) await signed[i % signed.length].file.url();
+      }),
+    );
+    results.push(
+      await step('url-custom', log, async () => {
+        for (let i = 0; i < config.urlCalls; i += 1) await custom.url(signed[i % signed.length].file.name!);
+      }),
+    );
     return results;
   };
 
-  await pipeline('warm-', config.warmSaves, config.warmFile, config.warmSha256);
-  const steps = await pipeline('', config.saves, config.bigFile, config.bigSha256);
+  await pipeline('warm-', config.warmSaves, config.warmFile, config.warmSha256, 'warm-orphans');
+  const steps = await pipeline('', config.saves, config.bigFile, config.bigSha256, 'orphans');
   await fileFields.uninstall();
   await dataSource.destroy();
   storage.client.destroy();
+  custom.client.destroy();
   emit({ column: 'filefield', steps });
 }
 

@@ -3,12 +3,16 @@
  *
  *   npm run bench:compare          # = tsc -b bench/compare && node bench/compare/dist/run.js
  *
- * Five steps per column: (1) N saves of one name (unique renaming), (2) N distinct 1 KiB saves,
+ * Eight steps per column: (1) N saves of one name (unique renaming), (2) N distinct 1 KiB saves,
  * (3) a large upload from a file on disk, (4) reading it back in 1 MiB chunks + sha256,
- * (5) deleting the 2N + 1 files until they are gone from the bucket.
+ * (5) deleting the 2N + 1 files and their rows until the files are gone from the bucket,
+ * (6) finding and deleting 10,000 objects no row names (put there by this driver before the
+ * column starts, not measured), (7) 10,000 presigned URLs and (8) 10,000 custom-domain URLs.
+ * Every column keeps each file's name in a row of an SQLite table (in memory):
  *   - django-storages 1.13: a Django model with a FileField (django_bench.py, Debian's packages);
- *   - raw SDK: @aws-sdk/client-s3 + @aws-sdk/lib-storage by hand, no database (raw-column.ts);
- *   - filefield: a TypeORM entity with @FileField() on SQLite, the S3 driver (filefield-column.ts).
+ *   - raw SDK: @aws-sdk/client-s3 + @aws-sdk/lib-storage by hand, the key in a plain varchar
+ *     column of a TypeORM entity (raw-column.ts);
+ *   - filefield: a TypeORM entity with @FileField(), the S3 driver (filefield-column.ts).
  *
  * Each server gets BENCH_ROUNDS rounds; every round starts a fresh server (radosgw keeps objects,
  * and deleted ones until its garbage collection, in a 4 GiB RAM store that repeated large uploads
@@ -19,7 +23,9 @@
  * counted in the clients (Node: recordRequests on the handler; boto3: the before-send event).
  *
  * Environment: BENCH_SERVERS (radosgw,s3rver), BENCH_ROUNDS (6), BENCH_SAVES (300),
- * BENCH_BIG_MIB (200), BENCH_PYTHON (/usr/bin/python3: Debian's python3-django,
+ * BENCH_BIG_MIB (200), BENCH_ORPHANS (10000 on radosgw), BENCH_S3RVER_ORPHANS (1000: s3rver answers
+ * 500 to listing and deleting 10,000 keys, and takes minutes for Django's 10,000 DELETEs),
+ * BENCH_URLS (10000), BENCH_PYTHON (/usr/bin/python3: Debian's python3-django,
  * python3-django-storages, python3-boto3), BENCH_JSON (a path for the raw per-round results).
  * radosgw comes from `.ci/radosgw.sh start` (its own ports and directory, stopped after each
  * round); when it cannot start, FILEFIELD_S3_ENDPOINT's server is used with a fresh bucket per
@@ -35,6 +41,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { startS3rver } from '@filefield/s3/testing';
+import pLimit from 'p-limit';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -52,8 +59,14 @@ const SAVES = Number(process.env.BENCH_SAVES ?? 300);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 200);
 const SERVERS = (process.env.BENCH_SERVERS ?? 'radosgw,s3rver').split(',').map((name) => name.trim()).filter(Boolean);
 const PYTHON = process.env.BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const ORPHANS: Record<string, number> = {
+  radosgw: Number(process.env.BENCH_ORPHANS ?? 10_000),
+  s3rver: Number(process.env.BENCH_S3RVER_ORPHANS ?? 1_000),
+};
+const URLS = Number(process.env.BENCH_URLS ?? 10_000);
 const SMALL_BYTES = 1024;
-const WARM = { saves: 10, mib: 20 };
+const WARM = { saves: 10, mib: 20, orphans: 50 };
+const CUSTOM_DOMAIN = 'cdn.example.com';
 
 type Column = 'django' | 'raw' | 'filefield';
 const ALL_COLUMNS: Column[] = ['django', 'raw', 'filefield'];
@@ -173,6 +186,19 @@ async function countObjects(server: RoundServer, prefix: string): Promise<number
   return page.KeyCount ?? page.Contents?.length ?? 0;
 }
 
+/** `count` 1 KiB objects under `<prefix>/<directory>/`, 32 PUTs in flight (setup, not measured). */
+async function putOrphans(server: RoundServer, prefix: string, directory: string, count: number): Promise<void> {
+  const s3 = client(server);
+  const limit = pLimit(32);
+  const body = Buffer.alloc(SMALL_BYTES, 0x6f);
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      limit(() => s3.send(new PutObjectCommand({ Bucket: server.bucket, Key: `${prefix}/${directory}/orphan-${i}.txt`, Body: body }))),
+    ),
+  );
+  s3.destroy();
+}
+
 /** Random bytes (nothing on the way can compress them), and their sha256. */
 async function writeRandomFile(path: string, mib: number): Promise<string> {
   const hash = createHash('sha256');
@@ -265,8 +291,17 @@ const STEP_TITLES: Record<StepId, string> = {
   distinct: `${SAVES} distinct ${SMALL_BYTES / 1024} KiB saves`,
   upload: `${BIG_MIB} MiB upload from a file on disk`,
   read: 'read back in 1 MiB chunks + sha256',
-  delete: `${2 * SAVES + 1} deletes (until gone)`,
+  delete: `${2 * SAVES + 1} deletes with their rows (until gone)`,
+  orphans: 'objects no row names: find and delete',
+  'url-presigned': `${URLS.toLocaleString('en')} presigned \`url()\``,
+  'url-custom': `${URLS.toLocaleString('en')} custom-domain \`url()\``,
 };
+
+const URL_STEPS: StepId[] = ['url-presigned', 'url-custom'];
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
+}
 
 function table(run: ServerRun, columns: Column[]): string {
   const stepValues = (column: Column, id: StepId) => run.results[column].map((result) => result.steps.find((s) => s.step === id)!);
@@ -276,15 +311,23 @@ function table(run: ServerRun, columns: Column[]): string {
   for (const id of STEPS) {
     const cells = columns.map((column) => {
       const steps = stepValues(column, id);
-      return `${timeCell(steps.map((s) => s.ms))}<br>${requestCell(steps.map((s) => s.requests))}`;
+      const time = timeCell(steps.map((s) => s.ms));
+      const rss = `+${mib(Math.max(...steps.map((s) => s.rssGrowth)))} RSS`;
+      if (URL_STEPS.includes(id)) return `${time}<br>${((median(steps.map((s) => s.ms)) * 1000) / URLS).toFixed(1)} µs per call`;
+      return `${time}<br>${requestCell(steps.map((s) => s.requests))}<br>${rss}`;
     });
     const ratios = ratioColumns.map((other) => {
       const ours = median(stepValues('filefield', id).map((s) => s.ms));
       return `${(ours / median(stepValues(other, id).map((s) => s.ms))).toFixed(2)}×`;
     });
-    lines.push(`| ${STEP_TITLES[id]} | ${[...cells, ...ratios].join(' | ')} |`);
+    const title = id === 'orphans' ? `${ORPHANS[run.server].toLocaleString('en')} ${STEP_TITLES[id]}` : STEP_TITLES[id];
+    lines.push(`| ${title} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+async function saveJson(runs: ServerRun[]): Promise<void> {
+  if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify(runs.map((run) => ({ ...run, origins: [...run.origins] })), null, 2));
 }
 
 function packageVersion(name: string): string {
@@ -344,7 +387,6 @@ async function main(): Promise<void> {
           run.conditionalWrites = await honoursConditionalWrites(server);
           const order = columns.map((_, i) => columns[(i + round - 1) % columns.length]);
           for (const column of order) {
-            loads.push(os.loadavg()[0]);
             const prefix = `r${round}-${column}`;
             const config: ColumnConfig = {
               endpoint: server.endpoint,
@@ -362,9 +404,18 @@ async function main(): Promise<void> {
               warmSaves: WARM.saves,
               chunkBytes: MiB,
               conditionalWrites: run.conditionalWrites,
+              orphans: ORPHANS[serverName],
+              warmOrphans: WARM.orphans,
+              urlCalls: URLS,
+              customDomain: CUSTOM_DOMAIN,
             };
+            await putOrphans(server, prefix, 'warm-orphans', WARM.orphans);
+            await putOrphans(server, prefix, 'orphans', ORPHANS[serverName]);
+            loads.push(os.loadavg()[0]);
             const result = await runColumn(column, config);
             run.results[column].push(result);
+            // After every column: a run that fails later keeps what it measured.
+            await saveJson(runs);
             const left = await countObjects(server, prefix);
             if (left > 0) run.leftovers.push(`round ${round}, ${COLUMN_TITLES[column]}: ${left} objects left after the deletes`);
             const summary = result.steps.map((s) => `${s.step} ${seconds(s.ms)}`).join(', ');
@@ -381,7 +432,7 @@ async function main(): Promise<void> {
   }
 
   const endLoad = os.loadavg();
-  if (process.env.BENCH_JSON) await writeFile(process.env.BENCH_JSON, JSON.stringify(runs.map((run) => ({ ...run, origins: [...run.origins] })), null, 2));
+  await saveJson(runs);
   const versions = runs.flatMap((run) => run.results.django).find((result) => result.versions)?.versions;
   const cpus = os.cpus();
   const out: string[] = [];
@@ -389,7 +440,8 @@ async function main(): Promise<void> {
     out.push(`### bench/compare on ${run.server}: ${[...run.origins].join('; ')}`, '');
     out.push(table(run, columns), '');
     out.push(
-      `Median of ${ROUNDS} rounds (min–max in parentheses); requests: the median count per method, every attempt counted. ` +
+      `Median of ${ROUNDS} rounds (min–max in parentheses); requests: the median count per method, every attempt counted; ` +
+        'RSS: the largest peak growth over the rounds (VmHWM, reset at the start of the step). ' +
         `Server ${run.conditionalWrites ? 'honours' : 'ignores'} If-None-Match: the raw column renames with ` +
         `${run.conditionalWrites ? 'a conditional PUT per candidate' : 'HEAD per candidate, then PUT'}.`,
     );
@@ -399,8 +451,12 @@ async function main(): Promise<void> {
         'before chunks() cuts it; raw uses `new Upload()` (5 MiB parts, 4 in flight) and hashes the GET body\'s own chunks; ' +
         'filefield saves through FieldFile (a ledger claim per candidate name, then the upload) with the driver\'s defaults ' +
         '(a file on disk: 8 MiB parts read by range, 4 in flight) and reads with `chunks(1 MiB, { exact: false })` (the body\'s own chunks, as raw). ' +
-        'Deletes: django `FieldFile.delete(save=False)` + `Model.delete()` per row; raw DeleteObjects (1,000 keys per request); ' +
-        'filefield `repository.remove(rows)`, then the sweep it starts, until it is done.',
+        'Deletes: django `FieldFile.delete(save=False)` + `Model.delete()` per row; raw `remove(rows)`, then DeleteObjects (1,000 keys per request); ' +
+        'filefield `repository.remove(rows)`, then the sweep it starts, until it is done. ' +
+        'Orphans: django `listdir()`, the rows asked per 1,000 names, `storage.delete()` per orphan; raw a ListObjectsV2 page, ' +
+        'the rows asked, one DeleteObjects, page after page; filefield `scanOrphans({ delete: true, olderThan: 0 })` and `sweep()`. ' +
+        `URLs: the rows of step 2 in turn; django \`FieldFile.url\` and a storage with AWS_S3_CUSTOM_DOMAIN; raw \`getSignedUrl()\` and a template string; ` +
+        'filefield `FieldFile.url()` and a storage with `customDomain`.',
     );
     if (run.leftovers.length > 0) out.push(`Not deleted: ${run.leftovers.join('; ')}.`);
     out.push('');

@@ -4,8 +4,9 @@
  * JSON line it prints last on stdout. django_bench.py speaks the same shapes by hand.
  */
 import type { RequestLog } from '@filefield/s3/testing';
+import { readFileSync, writeFileSync } from 'node:fs';
 
-export const STEPS = ['same-name', 'distinct', 'upload', 'read', 'delete'] as const;
+export const STEPS = ['same-name', 'distinct', 'upload', 'read', 'delete', 'orphans', 'url-presigned', 'url-custom'] as const;
 export type StepId = (typeof STEPS)[number];
 
 export interface ColumnConfig {
@@ -27,6 +28,16 @@ export interface ColumnConfig {
   warmSha256: string;
   warmSaves: number;
   chunkBytes: number;
+  /**
+   * Objects no row names, put under `<prefix>/orphans/` (and `<prefix>/warm-orphans/` for the
+   * warm-up pass) by the driver before the column starts: step 6 finds and deletes them.
+   */
+  orphans: number;
+  warmOrphans: number;
+  /** url() calls in each of steps 7 and 8. */
+  urlCalls: number;
+  /** The custom domain of step 8 (no request is made to it). */
+  customDomain: string;
   /** Whether the server honours `If-None-Match: *` (the raw column's renaming depends on it). */
   conditionalWrites: boolean;
 }
@@ -36,6 +47,8 @@ export interface StepResult {
   ms: number;
   /** HTTP requests sent (every attempt), by method. */
   requests: Record<string, number>;
+  /** Peak RSS during the step minus RSS at its start, in bytes (Linux's VmHWM, reset at the start). */
+  rssGrowth: number;
 }
 
 export interface ColumnResult {
@@ -59,10 +72,26 @@ export function byMethod(log: RequestLog): Record<string, number> {
 /** Time `work` and take the requests it sent from `log` (which is reset first). */
 export async function step(id: StepId, log: RequestLog, work: () => Promise<void>): Promise<StepResult> {
   log.reset();
+  const baseline = resetPeakRss();
   const started = performance.now();
   await work();
   const ms = performance.now() - started;
-  return { step: id, ms, requests: byMethod(log) };
+  return { step: id, ms, requests: byMethod(log), rssGrowth: peakRss() - baseline };
+}
+
+/**
+ * Linux: writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM) to the current RSS, so
+ * the peak of each step is exact, not sampled (django_bench.py does the same). Returns the RSS.
+ */
+function resetPeakRss(): number {
+  writeFileSync('/proc/self/clear_refs', '5');
+  return peakRss();
+}
+
+function peakRss(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!match) throw new Error('bench/compare measures peak RSS from /proc/self/status (Linux)');
+  return Number(match[1]) * 1024;
 }
 
 /** The one line the driver parses; anything else the column prints goes to stderr. */
