@@ -8,6 +8,7 @@
  * `close()` (or `await using`) releases it at once, and a reader dropped without either is
  * released when it is garbage-collected (see ByteReader). A download that breaks (the server
  * reset it, a read timeout destroyed it) fails every later read with StorageUnavailableError.
+ * A writer dropped without close() has its upload abandoned when it is garbage-collected.
  */
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
@@ -33,6 +34,17 @@ export interface ChunksOptions {
    */
   exact?: boolean;
 }
+
+/**
+ * Upload bodies of writers dropped without close(). An upload is only finished by close(): a
+ * writer the program forgot holds a half-sent upload (an open S3 multipart upload, billed until
+ * something aborts it), so its body is destroyed, which fails the upload and makes the driver
+ * abort it. Nothing is stored: a file the program never closed is not taken as complete. The
+ * registry holds the body, never the file, or the file could not be collected.
+ */
+const unclosedWriters = new FinalizationRegistry<PassThrough>((body) => {
+  if (!body.destroyed) body.destroy(new OperationAbortedError('A file opened for writing was garbage-collected without close(): its upload was abandoned.'));
+});
 
 export class StorageFile implements AsyncDisposable {
   readonly name: string;
@@ -138,6 +150,7 @@ export class StorageFile implements AsyncDisposable {
       return;
     }
     const upload = this.startUpload();
+    unclosedWriters.unregister(this);
     upload.body.end();
     await upload.done;
   }
@@ -185,6 +198,7 @@ export class StorageFile implements AsyncDisposable {
       // The failure is reported by write()/close(); avoid an unhandled rejection meanwhile.
       upload.done.catch(() => undefined);
       this.upload = upload;
+      unclosedWriters.register(this, body, this);
     }
     return this.upload;
   }

@@ -261,3 +261,74 @@ describe('a stalled download', () => {
     expect(await collectUntil(() => storage.streams[0].destroyed, 20)).toBe(true);
   }, 30_000);
 });
+
+/** Records every write that failed, with its error. */
+class WriteRecordingMemoryStorage extends MemoryStorage {
+  readonly failedWrites: unknown[] = [];
+
+  protected override async writeObject(...args: Parameters<MemoryStorage['writeObject']>): Promise<void> {
+    try {
+      await super.writeObject(...args);
+    } catch (error) {
+      this.failedWrites.push(error);
+      throw error;
+    }
+  }
+}
+
+class WriteRecordingFileSystemStorage extends FileSystemStorage {
+  readonly failedWrites: unknown[] = [];
+
+  protected override async writeObject(...args: Parameters<FileSystemStorage['writeObject']>): Promise<void> {
+    try {
+      await super.writeObject(...args);
+    } catch (error) {
+      this.failedWrites.push(error);
+      throw error;
+    }
+  }
+}
+
+describe('a writer dropped without close()', () => {
+  const kinds: Array<[string, () => Promise<{ storage: WriteRecordingMemoryStorage | WriteRecordingFileSystemStorage; cleanup: () => Promise<void> }>]> = [
+    ['memory', async () => ({ storage: new WriteRecordingMemoryStorage(), cleanup: async () => undefined })],
+    [
+      'filesystem',
+      async () => {
+        const location = await mkdtemp(join(tmpdir(), 'filefield-dropped-writer-'));
+        return { storage: new WriteRecordingFileSystemStorage({ location }), cleanup: () => rm(location, { recursive: true, force: true }) };
+      },
+    ],
+  ];
+
+  it.each(kinds)('%s: is abandoned once garbage-collected; nothing is stored', async (_kind, make) => {
+    const { storage, cleanup } = await make();
+    try {
+      const writeAndForget = async () => {
+        const file = storage.open('forgotten.bin', 'w');
+        await file.write(BODY);
+      };
+      await writeAndForget();
+      expect(await collectUntil(() => storage.failedWrites.length > 0)).toBe(true);
+      expect(storage.failedWrites[0]).toBeInstanceOf(OperationAbortedError);
+      expect(String(storage.failedWrites[0])).toMatch(/garbage-collected without close\(\)/);
+      expect(await storage.exists('forgotten.bin')).toBe(false);
+      expect((await storage.listdir('')).files).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+
+  it('a closed writer is not abandoned when it is collected later', async () => {
+    const storage = new WriteRecordingMemoryStorage();
+    const writeAndClose = async () => {
+      const file = storage.open('closed.bin', 'w');
+      await file.write(BODY);
+      await file.close();
+    };
+    await writeAndClose();
+    await collectUntil(() => false, 5);
+    expect(storage.failedWrites).toEqual([]);
+    expect((await storage.open('closed.bin').read()).equals(BODY)).toBe(true);
+  }, 60_000);
+});

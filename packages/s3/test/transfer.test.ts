@@ -13,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { collectUntil, until } from '../../../test-support/bounded-waits';
 import { countInFlight } from './support/in-flight';
 import { useFaultProxy } from './support/proxied';
 import { describeOnServers } from './support/servers';
@@ -142,6 +143,20 @@ describeOnServers('S3Storage transfer settings', (server) => {
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as Error).message).toContain('HTTP 500');
     expect(fault.hits).toBeGreaterThan(0);
+    await expectNothingLeft(prefix);
+  }, 120_000);
+
+  it('aborts the multipart upload of a writer dropped without close(), once it is garbage-collected', async () => {
+    const { storage, prefix } = storageWith({ multipartThreshold: PART, partSize: PART, concurrency: 2 });
+    const writeAndForget = async () => {
+      const file = storage.open('forgotten.bin', 'w');
+      // More than a part: the multipart upload is created and its first part sent.
+      await file.write(randomBytes(PART + 1));
+    };
+    await writeAndForget();
+    expect(await until(() => createdAndAborted(prefix).created === 1)).toBe(true);
+    // Each round collects garbage once and lets the abort's request go out.
+    expect(await collectUntil(() => createdAndAborted(prefix).aborted === 1, 300)).toBe(true);
     await expectNothingLeft(prefix);
   }, 120_000);
 
