@@ -1,15 +1,16 @@
 /**
  * Finding and loading the config file, as TypeORM's and Prisma's CLIs do: `--config <file>`, or
  * the first `filefield.config.{ts,mts,cts,js,mjs,cjs}` in the working directory. TypeScript and
- * ESM configs are loaded through jiti (legacy decorators and decorator metadata included, so a
- * config may import TypeORM entities from source), which resolves packages from the config's own
- * directory: the app's @filefield/typeorm or @filefield/prisma.
+ * ESM configs are loaded through jiti, which resolves packages from the config's own directory
+ * (the app's @filefield/typeorm or @filefield/prisma); TypeScript files are compiled by the app's
+ * TypeScript (typescript-transform.ts), so a config may import TypeORM entities from source.
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import type { FileFieldCliConfig } from './config';
 import { ConfigFileError } from './errors';
+import { typescriptTransform } from './typescript-transform';
 
 export const CONFIG_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].map((extension) => `filefield.config.${extension}`);
 
@@ -32,7 +33,9 @@ export function findConfig(given: string | undefined, cwd: string): string {
 }
 
 export async function loadConfig(path: string): Promise<FileFieldCliConfig> {
-  const jiti = createJiti(path, { interopDefault: false, fsCache: false });
+  const plain = createJiti(path, { interopDefault: false, fsCache: false });
+  const transform = typescriptTransform(path, (options) => plain.transform(options));
+  const jiti = transform ? createJiti(path, { interopDefault: false, fsCache: false, transform }) : plain;
   let loaded: Record<string, unknown>;
   try {
     loaded = (await jiti.import(path)) as Record<string, unknown>;
