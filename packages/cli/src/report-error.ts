@@ -27,8 +27,9 @@ export function describeError(error: unknown, verbose = false): string {
 
 function oneLine(error: unknown): string {
   if (!(error instanceof Error)) return String(error).replace(/\s+/g, ' ').trim();
+  // Node's refused connection on every address: an AggregateError without a message of its own.
+  if (!error.message && error instanceof AggregateError && error.errors.length > 0) return oneLine(error.errors[0]);
   let message = error.message;
-  if (!message && error instanceof AggregateError && error.errors.length > 0) message = oneLine(error.errors[0]);
   const code = (error as { code?: unknown }).code;
   if (!message && typeof code === 'string') message = code;
   message = message.replace(/\s+/g, ' ').trim();
