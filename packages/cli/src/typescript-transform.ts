@@ -1,6 +1,6 @@
 /**
  * TypeScript configs are compiled by the app's own TypeScript (resolved from the config's
- * directory, with the compiler options of the tsconfig.json nearest to it), the way ts-node
+ * directory or beside the CLI, with the compiler options of the tsconfig.json nearest to it), the way ts-node
  * would compile them, and jiti loads the result. jiti's own Babel transform cannot load TypeORM
  * entities: it has no class-properties step after its legacy decorators, so any decorated field
  * (`@Column() title!: string`) fails to compile or to decorate. TypeScript emits decorators and
@@ -17,12 +17,8 @@ const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
 
 /** A jiti `transform` for `.ts`/`.mts`/`.cts` files, or undefined when the app has no TypeScript. */
 export function typescriptTransform(configPath: string, fallback: (options: { source: string; filename?: string }) => string): Transform | undefined {
-  let ts: typeof TypeScript;
-  try {
-    ts = createRequire(configPath)('typescript') as typeof TypeScript;
-  } catch {
-    return undefined;
-  }
+  const ts = loadTypeScript(configPath);
+  if (!ts) return undefined;
   const compilerOptions: TypeScript.CompilerOptions = {
     ...projectOptions(ts, dirname(configPath)),
     // What jiti evaluates: CommonJS, no separate outputs.
@@ -43,6 +39,18 @@ export function typescriptTransform(configPath: string, fallback: (options: { so
     const output = ts.transpileModule(options.source, { fileName: options.filename, compilerOptions, reportDiagnostics: false });
     return { code: output.outputText };
   };
+}
+
+/** The app's TypeScript: from the config's directory, else from beside the CLI (the app's node_modules, where it is installed). */
+function loadTypeScript(configPath: string): typeof TypeScript | undefined {
+  for (const from of [configPath, __filename]) {
+    try {
+      return createRequire(from)('typescript') as typeof TypeScript;
+    } catch {
+      // Not there: try the next place.
+    }
+  }
+  return undefined;
 }
 
 /** The compiler options of the nearest tsconfig.json (none: TypeScript's defaults plus decorators, as TypeORM apps set them). */
