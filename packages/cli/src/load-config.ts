@@ -15,6 +15,8 @@ import { typescriptTransform } from './typescript-transform';
 export const CONFIG_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].map((extension) => `filefield.config.${extension}`);
 
 const KNOWN_KEYS = new Set(['open', 'sweeper']);
+/** FileSweeper's options but the two the CLI sets itself (sources, onError): a misspelt one would be ignored. */
+const SWEEPER_KEYS = new Set(['batchSize', 'leaseDuration', 'deleteTimeout', 'tombstoneRetention', 'retry', 'concurrency', 'lockTimeout']);
 
 /** The config file to load: the one given, else the first of CONFIG_NAMES in `cwd`. */
 export function findConfig(given: string | undefined, cwd: string): string {
@@ -65,5 +67,9 @@ function checkConfig(config: unknown, path: string): FileFieldCliConfig {
   const { open, sweeper } = config as Record<string, unknown>;
   if (typeof open !== 'function') throw new ConfigFileError(`The config in ${path} needs open(): a function that returns { ledger, close } (see @filefield/cli's README).`);
   if (sweeper !== undefined && (typeof sweeper !== 'object' || sweeper === null)) throw new ConfigFileError(`The config in ${path}: 'sweeper' must be an object of sweeper options.`);
+  const unknownSweeper = Object.keys(sweeper ?? {}).filter((key) => !SWEEPER_KEYS.has(key));
+  if (unknownSweeper.length > 0) {
+    throw new ConfigFileError(`The config in ${path}: unknown sweeper option(s) ${unknownSweeper.map((key) => `'${key}'`).join(', ')} (known: ${[...SWEEPER_KEYS].join(', ')}).`);
+  }
   return config as FileFieldCliConfig;
 }

@@ -20,14 +20,17 @@ describe('config discovery [sqlite × filesystem]', () => {
   }, TIMEOUT);
 
   const fixture = join(FIXTURES, 'typeorm.config.ts');
+  // A CommonJS config's own require() is Node's: in the tests, ts-node's (registered for the CLI's
+  // sources) compiles the fixture, with the decorator metadata its entity needs.
+  const tsNode = { TS_NODE_COMPILER_OPTIONS: JSON.stringify({ emitDecoratorMetadata: true }) };
   test.each([
-    ['filefield.config.ts', `export { default } from ${JSON.stringify(fixture.replace(/\.ts$/, ''))};\n`],
-    ['filefield.config.mjs', `import fixture from ${JSON.stringify(fixture)};\nexport const config = fixture;\n`],
-    ['filefield.config.cjs', `module.exports = require(${JSON.stringify(fixture)}).default;\n`],
-  ])('%s in the working directory is found and loaded', async (file, source) => {
+    ['filefield.config.ts', `export { default } from ${JSON.stringify(fixture.replace(/\.ts$/, ''))};\n`, {}],
+    ['filefield.config.mjs', `import fixture from ${JSON.stringify(fixture)};\nexport const config = fixture;\n`, {}],
+    ['filefield.config.cjs', `module.exports = require(${JSON.stringify(fixture)}).default;\n`, tsNode],
+  ])('%s in the working directory is found and loaded', async (file, source, env) => {
     const cwd = mkdtempSync(join(dir, 'app-'));
     writeFileSync(join(cwd, file), source);
-    const result = await runCli(['ledger', 'status'], { cwd, world: world.world });
+    const result = await runCli(['ledger', 'status'], { cwd, world: world.world, env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe(`ledger (sqlite) for media (${world.storage.id})`);

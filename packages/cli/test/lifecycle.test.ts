@@ -81,6 +81,8 @@ describeEachWorld('filefield sweep and orphans', (open) => {
       const child = await runUntilReady(join(__dirname, 'children/remove-and-die.ts'), {
         FILEFIELD_CLI_WORLD: JSON.stringify(world.world),
         FILEFIELD_CLI_DOC: String(doc.id),
+        // The fixture entity's column types come from decorator metadata (test-support's child tsconfig has it off).
+        TS_NODE_COMPILER_OPTIONS: JSON.stringify({ emitDecoratorMetadata: true }),
       }, { timeoutMs: 120_000 });
       expect(child.payload).toBe(name);
       await child.kill();

@@ -20,6 +20,13 @@ test('--help lists every command and the exit codes', async () => {
   expect(result.stdout).toContain('Exit codes: 0 ok, 1 something failed');
 }, TIMEOUT);
 
+test('sweep --help: --watch, --interval (default 60s), --json', async () => {
+  const result = await runCli(['sweep', '--help']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain('--watch');
+  expect(result.stdout).toMatch(/--interval <duration>\s+time between sweeps with --watch \(default: "60s"\)/);
+}, TIMEOUT);
+
 test('an unknown command or option is a usage error: exit 2', async () => {
   const command = await runCli(['frobnicate']);
   expect(command.code).toBe(2);
@@ -60,6 +67,22 @@ test('a config that throws while loading, or exports the wrong shape: exit 2; --
   const wrong = await runCli(['sweep', '--config', shapeless]);
   expect(wrong.code).toBe(2);
   expect(wrong.stderr.trim()).toBe(`filefield: ConfigFileError: The config in ${shapeless} has unknown key(s) 'sweep' (known: open, sweeper).`);
+
+  const misspelt = join(dir, 'misspelt.config.cjs');
+  writeFileSync(misspelt, 'module.exports = { open() {}, sweeper: { batchsize: 10 } };\n');
+  const option = await runCli(['sweep', '--config', misspelt]);
+  expect(option.code).toBe(2);
+  expect(option.stderr.trim()).toBe(
+    `filefield: ConfigFileError: The config in ${misspelt}: unknown sweeper option(s) 'batchsize' (known: batchSize, leaseDuration, deleteTimeout, tombstoneRetention, retry, concurrency, lockTimeout).`,
+  );
+
+  const noLedger = join(dir, 'no-ledger.config.cjs');
+  writeFileSync(noLedger, 'let closed = false;\nmodule.exports = { open: () => ({ close() { process.stderr.write("closed\\n"); } }) };\n');
+  const empty = await runCli(['sweep', '--config', noLedger]);
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toBe(
+    "closed\nfilefield: ConfigurationError: The config's open() must resolve to { ledger, close }, with the installation's FileLedger (installFileFields(dataSource).ledger, prisma.$fileFields().ledger).\n",
+  );
 }, TIMEOUT);
 
 test('bad durations are usage errors', async () => {
@@ -68,11 +91,12 @@ test('bad durations are usage errors', async () => {
   expect(result.stderr.trim()).toBe("filefield: UsageError: --older-than: 'soon' is not a duration (examples: 500ms, 90s, 15m, 1h, 7d).");
 }, TIMEOUT);
 
-test.each(['sqlite', 'postgres', 'mysql'])('ledger schema --dialect %s prints idempotent DDL', async (dialect) => {
+test.each(['sqlite', 'postgres', 'mysql', 'mariadb'])('ledger schema --dialect %s prints idempotent DDL', async (dialect) => {
   const result = await runCli(['ledger', 'schema', '--dialect', dialect]);
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(/CREATE TABLE IF NOT EXISTS filefield_files/);
   expect(result.stdout).toMatch(/CREATE TABLE IF NOT EXISTS filefield_tasks/);
+  if (dialect === 'mysql' || dialect === 'mariadb') expect(result.stdout).toContain('ENGINE=InnoDB');
 }, TIMEOUT);
 
 test('ledger schema --dialect sqlite applies cleanly to a fresh database, twice', async () => {

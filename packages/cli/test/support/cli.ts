@@ -22,6 +22,8 @@ export interface CliOptions {
   cwd?: string;
   world?: World;
   env?: Record<string, string>;
+  /** Run under `script`, with a pseudo-terminal for stdin, stdout and stderr (all output then arrives on stdout). */
+  tty?: boolean;
 }
 
 export interface RunningCli {
@@ -32,7 +34,9 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], options: CliOptions = {}): RunningCli {
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), '-r', join(ROOT, 'test-support/workspace-aliases.js'), BIN, ...args], {
+  const command = [process.execPath, '-r', require.resolve('ts-node/register/transpile-only'), '-r', join(ROOT, 'test-support/workspace-aliases.js'), BIN, ...args];
+  const [file, ...argv] = options.tty ? ['script', '-qefc', command.map(shellQuote).join(' '), '/dev/null'] : command;
+  const child = spawn(file, argv, {
     cwd: options.cwd ?? ROOT,
     env: {
       ...process.env,
@@ -76,6 +80,10 @@ export function startCli(args: string[], options: CliOptions = {}): RunningCli {
       });
     },
   };
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
