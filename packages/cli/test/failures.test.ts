@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ContentFile } from '@filefield/core';
 import type { S3StorageOptions } from '@filefield/s3';
 import { describeWith, serviceUrls } from '../../../test-support/services';
-import { fixtureConfig, runCli } from './support/cli';
+import { fixtureConfig, runCli, startCli } from './support/cli';
 import { openWorld, type TestWorld } from './support/worlds';
 
 const TIMEOUT = 180_000;
@@ -41,6 +41,27 @@ describe('check on a healthy app [sqlite × filesystem]', () => {
       `ok    storage  media (${world.storage.id}): reachable`,
       '',
     ]);
+  }, TIMEOUT);
+});
+
+describe('sweep --watch when the database fails under it [sqlite × filesystem]', () => {
+  let world: TestWorld;
+  beforeAll(async () => {
+    world = await openWorld('sqlite', 'filesystem');
+  }, TIMEOUT);
+  afterAll(() => world?.close(), TIMEOUT);
+
+  test('a pass that fails ends --watch with exit 1 and the one-line error (a supervisor restarts it)', async () => {
+    const watch = startCli([...config, 'sweep', '--watch', '--interval', '100ms'], { world: world.world });
+    try {
+      await watch.waitFor(/sweeping every 100ms/);
+      await world.dataSource.query('DROP TABLE filefield_tasks');
+      const result = await watch.exited;
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n').pop()).toMatch(/^filefield: LedgerError: filefield's ledger tables \(filefield_files, filefield_tasks\) are missing/);
+    } finally {
+      watch.child.kill('SIGKILL');
+    }
   }, TIMEOUT);
 });
 
@@ -112,6 +133,27 @@ describeWith('postgres', 'failing deletions and a storage that cannot be reached
     },
     TIMEOUT,
   );
+
+  test('sweep --watch keeps going after a failed deletion (the sweeper retries it) and exits 0 on SIGTERM', async () => {
+    const doc = new world.Doc();
+    const name = await doc.file.save('watched-stuck.txt', new ContentFile('cannot be deleted while watched'));
+    await world.dataSource.manager.remove(doc);
+    const unreachable = world.withStorage({ kind: 's3', options: { ...options, endpointUrl: 'http://127.0.0.1:9', clientConfig: { maxAttempts: 1 } } });
+    const watch = startCli([...config, 'sweep', '--watch', '--interval', '100ms'], { world: unreachable });
+    try {
+      // The earlier test's file may be due for its retry too: a sweep fails one or both.
+      await watch.waitFor(/swept: 0 deleted, 0 kept, [12] failed/);
+      watch.child.kill('SIGTERM');
+      const result = await watch.exited;
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('stopped (SIGTERM)');
+      const status = JSON.parse((await runCli([...config, 'ledger', 'status', '--json'], { world: world.world })).stdout);
+      expect(status.failing.files).toContainEqual(expect.objectContaining({ name }));
+      expect(await world.storage.exists(name)).toBe(true);
+    } finally {
+      watch.child.kill('SIGKILL');
+    }
+  }, TIMEOUT);
 
   test('wrong S3 credentials: check fails the storage line, exit 1, the secret key never printed', async () => {
     const wrong = world.withStorage({ kind: 's3', options: { ...options, accessKeyId: 'AKIAWRONGKEY', secretAccessKey: FAKE_SECRET } });
