@@ -23,7 +23,7 @@ interface GlobalOptions {
 
 const DEFAULT_INTERVAL = '60s';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// package.json sits beside both src/ and dist/, outside rootDir: read at run time, not imported.
 const { version } = require('../package.json') as { version: string };
 
 function buildProgram(cwd: string, setExit: (code: number) => void): Command {
