@@ -14,6 +14,7 @@
  *    storages, and a TypeORM scenario on SQLite that needs the subscriber (a replaced and a removed
  *    file deleted after the commit, a rolled-back remove keeping it). Each run gets a temporary
  *    directory of its own (TMPDIR), which it must leave empty.
+ *    Then run the installed `filefield` bin (@filefield/cli) with `--help`.
  * 4. In the CommonJS app, nest a second copy of @filefield/core under @filefield/s3 and
  *    @filefield/typeorm and run the program again (it must pass); then make that copy 99.0.0 (it
  *    must refuse to load).
@@ -29,7 +30,7 @@ import { dirname, join, normalize, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 's3', 'typeorm', 'prisma'];
+const packages = ['core', 's3', 'typeorm', 'prisma', 'cli'];
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const started = Date.now();
 
@@ -170,6 +171,10 @@ async function consumerApp(work, tarballs, app) {
   const output = await runConsumer(dir, app);
   step(`${app.name} (${app.type}, ${app.run}): ${output.trim()}`);
   if (!output.includes(`TypeORM ${typeormVersion}`)) throw new Error(`${app.name}: the consumer did not finish`);
+  // @filefield/cli's bin, installed by npm as node_modules/.bin/filefield, runs in the fresh app.
+  const help = await run(join(dir, 'node_modules', '.bin', 'filefield'), ['--help'], dir);
+  if (!/^\s+sweep\b/m.test(help) || !/^\s+orphans\b/m.test(help)) throw new Error(`${app.name}: filefield --help did not list its commands:\n${help}`);
+  step(`${app.name}: the filefield bin runs (--help)`);
   if (app.duplicateCore) await duplicateCore(dir, app);
   return typeormVersion;
 }
