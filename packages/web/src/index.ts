@@ -1,0 +1,6 @@
+export { FileValidationError, UploadTokenError, type FileValidationCode } from './errors';
+export { ContentTypeValidator, FileExtensionValidator, FileSizeValidator, validateFile, type FileFacts, type FileValidator } from './validators';
+export { SNIFF_BYTES, sniffContentType, sniffContentTypes } from './sniff';
+export { clientFileName } from './client-names';
+export { receiveMultipart, type MultipartFileOptions, type MultipartLimits, type MultipartOptions, type MultipartResult, type ReceivedFile } from './multipart';
+export { httpError, sendError, type HttpErrorBody } from './http-errors';
