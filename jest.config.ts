@@ -31,7 +31,7 @@ const config: Config = {
   globalSetup: '<rootDir>/test-support/global-setup.ts',
   // Releases the lock that keeps a second run off the shared database tables (see test-support/run-lock.ts).
   globalTeardown: '<rootDir>/test-support/global-teardown.ts',
-  projects: ['core', 's3', 'typeorm', 'prisma', 'cli'].map(project),
+  projects: ['core', 's3', 'typeorm', 'prisma', 'cli', 'web'].map(project),
 };
 
 export default config;

@@ -30,7 +30,7 @@ import { dirname, join, normalize, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 's3', 'typeorm', 'prisma', 'cli'];
+const packages = ['core', 's3', 'typeorm', 'prisma', 'cli', 'web'];
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const started = Date.now();
 

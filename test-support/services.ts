@@ -2,7 +2,8 @@
  * Which real servers the test run can use. The Jest global setup probes them once; test files
  * call `describeWith('postgres', …)`, which runs the block when the server answered and skips it
  * with a message otherwise. Services named in FILEFIELD_REQUIRE (CI sets
- * `postgres,mariadb,radosgw`) must be available: the run fails instead of skipping.
+ * `postgres,mariadb,radosgw,chromium`) must be available: the run fails instead of skipping.
+ * `chromium` is a browser executable rather than a server: found when the file exists.
  *
  * Connection settings (defaults are the local servers of the development machine):
  *   FILEFIELD_POSTGRES_URL  postgres://postgres@127.0.0.1:5432/test
@@ -10,9 +11,13 @@
  *   FILEFIELD_S3_ENDPOINT, FILEFIELD_S3_ACCESS_KEY_ID, FILEFIELD_S3_SECRET_ACCESS_KEY,
  *   FILEFIELD_S3_REGION, FILEFIELD_S3_SERVER (a label, e.g. radosgw, minio, aws)
  */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 
-export type ServiceName = 'postgres' | 'mariadb' | 'radosgw';
+export type ServiceName = 'postgres' | 'mariadb' | 'radosgw' | 'chromium';
+
+/** The browser the page tests drive (Debian's Chromium; FILEFIELD_CHROMIUM overrides the path). */
+export const chromiumPath = process.env.FILEFIELD_CHROMIUM ?? '/usr/bin/chromium';
 
 export const serviceUrls = {
   postgres: process.env.FILEFIELD_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -57,6 +62,7 @@ export async function probeServices(): Promise<Record<ServiceName, boolean>> {
     postgres: await tcpAnswers(serviceUrls.postgres),
     mariadb: await tcpAnswers(serviceUrls.mariadb),
     radosgw: s3 !== undefined && (await tcpAnswers(s3.endpoint)),
+    chromium: existsSync(chromiumPath),
   };
   for (const [name, ok] of Object.entries(found)) process.env[`FILEFIELD_HAS_${name.toUpperCase()}`] = ok ? '1' : '0';
   const missing = [...requiredServices()].filter((name) => !found[name as ServiceName]);

@@ -15,6 +15,7 @@ import { fileFields, type FileFieldsConfig } from '@filefield/prisma';
 import { S3Storage } from '@filefield/s3';
 import { startS3rver } from '@filefield/s3/testing';
 import { FileField, fileFieldLedgerEntities, installFileFields } from '@filefield/typeorm';
+import { DirectUploads, FileSizeValidator, sniffContentType } from '@filefield/web';
 import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 @Entity('document')
@@ -98,11 +99,17 @@ async function main(): Promise<void> {
     assert.equal(typeof fileFields(config), 'function');
     const factory: StorageFactory | undefined = undefined;
     void factory;
+
+    // Web: its dependencies load (magic-bytes.js, busboy, ...) and an S3 storage issues a direct-upload target.
+    assert.equal(sniffContentType(Buffer.from('%PDF-1.7\n')), 'application/pdf');
+    const target = await s3.createUploadTarget?.('direct.png', { maxSize: 10, expiresIn: 60 });
+    assert.equal(target?.method, 'POST');
+    assert.ok(new DirectUploads({ secret: 'x'.repeat(32), validators: [new FileSizeValidator({ maxSize: 10 })] }));
   } finally {
     await server.stop();
     await rm(directory, { recursive: true, force: true });
   }
-  console.log(`consumer ok: memory, filesystem, S3 (s3rver) and TypeORM ${typeormVersion} on SQLite`);
+  console.log(`consumer ok: memory, filesystem, S3 (s3rver), web and TypeORM ${typeormVersion} on SQLite`);
 }
 
 main().catch((error: unknown) => {

@@ -155,7 +155,8 @@ export class FieldFile<T = any> {
    *
    * Through an adapter, the upload claims its name in the ledger first (so it always gets a free
    * name, even on a storage with `fileOverwrite`, and a crash before the row commits leaves a
-   * claim the sweeper cleans up). If persisting fails, the field gets its previous name back and
+   * claim the sweeper cleans up). If the upload itself fails, the names it claimed are handed to
+   * the sweeper at once (the adapter's `abandon`). If persisting fails, the field gets its previous name back and
    * the upload is handed to the sweeper. The previous file is not deleted here: the adapter
    * releases it in the transaction that writes the row.
    */
@@ -165,8 +166,16 @@ export class FieldFile<T = any> {
       throw new FileFieldError('E_NO_NAME', `${this.field.label}: save() needs a name when the content carries none.`);
     }
     const generated = this.field.generateFilename(this.instance, requested);
-    const claim = this.host?.nameClaim?.(this.instance, this.field);
-    const stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength, claim, signal: options.signal });
+    const claim = heldNames(this.host?.nameClaim?.(this.instance, this.field));
+    let stored: string;
+    try {
+      stored = await this.storage.save(generated, content, { maxLength: this.field.maxLength, claim, signal: options.signal });
+    } catch (error) {
+      // A failed upload (aborted, refused by a validator mid-stream, a storage error) may have left
+      // bytes under the names it still holds: the sweeper checks them now, not after the grace period.
+      for (const name of claim?.held ?? []) await this.host?.abandon?.(this.instance, this.field, name).catch(() => undefined);
+      throw error;
+    }
     const previous = this.currentName;
     this.name = this.field.assertStorable(stored);
     this.cachedSize = knownSize(content);
@@ -256,6 +265,24 @@ export class FieldFile<T = any> {
     }
     await this.host.persist(this.instance, this.field, this);
   }
+}
+
+/** A claim that remembers the names it holds (claimed and not released). */
+function heldNames(claim: NameClaim | undefined): (NameClaim & { held: Set<string> }) | undefined {
+  if (!claim) return undefined;
+  const held = new Set<string>();
+  return {
+    held,
+    async claim(name) {
+      const claimed = await claim.claim(name);
+      if (claimed) held.add(name);
+      return claimed;
+    },
+    async release(name) {
+      await claim.release(name);
+      held.delete(name);
+    },
+  };
 }
 
 // `instanceof FieldFile` also accepts a FieldFile of another loaded copy of the core (brand.ts).

@@ -22,5 +22,6 @@ export { FieldFile, type FieldFileHost, type FieldFileSaveOptions } from './fiel
 export { alternativeName, getValidFileName, joinName, randomSuffix, splitName, validateFileName } from './names';
 export { DEFAULT_STORAGE, StorageRegistry, storages, type StorageRef } from './registry';
 export * from './lifecycle';
-export { Storage, type CallOptions, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
+export { Storage, type ByteRange, type CallOptions, type ReadOptions, type DeleteManyResult, type DirectoryListing, type NameClaim, type NameLimits, type SaveOptions, type StorageOptions, type WriteOptions } from './storage';
+export type { UploadTarget, UploadTargetOptions } from './upload-target';
 export { StorageFile, type ChunksOptions, type OpenMode } from './storage-file';

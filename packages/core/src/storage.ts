@@ -11,16 +11,30 @@
  * - bodies are streamed; nothing holds a whole file in memory (except MemoryStorage itself);
  * - `listObjects` of a directory that does not exist gives empty lists;
  * - an operation given an AbortSignal that fires stops, undoes what it started (a partial
- *   upload) and rejects with `OperationAbortedError` (`abortable` below maps the rejection).
+ *   upload) and rejects with `OperationAbortedError` (`abortable` below maps the rejection);
+ * - `readObjectRange`, where a driver has it, gives exactly the bytes asked for (fewer only at
+ *   the end of the file), without reading the rest; other drivers get the base class's fallback.
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { brand } from './brand';
 import { type Content, type ContentSource, toContentSource } from './content';
 import { ConfigurationError, FileExistsError, FileNameTooLongError, OperationAbortedError, SuspiciousFileOperation } from './errors';
 import { alternativeName, firstCandidate, getValidFileName, joinName, splitName, validateFileName } from './names';
 import { type OpenMode, StorageFile } from './storage-file';
+import type { UploadTarget, UploadTargetOptions } from './upload-target';
+
+/** Bytes `start` to `end` of a file, both inclusive (HTTP's Range); `end` omitted: to the end. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface ReadOptions extends CallOptions {
+  /** Only these bytes (a `Range` request, the head of a file to sniff). */
+  range?: ByteRange;
+}
 
 export interface StorageOptions {
   /** Replace a file saved under a taken name (true) or pick a unique name (false, the default). */
@@ -164,11 +178,33 @@ export abstract class Storage {
     );
   }
 
-  /** A stream of the whole file; `FileNotFoundError` when it does not exist. */
-  async createReadStream(name: string, options: CallOptions = {}): Promise<Readable> {
+  /**
+   * A stream of the file, or of `range` of it; `FileNotFoundError` when it does not exist. A
+   * range past the end gives what there is (nothing when `start` is past it).
+   */
+  async createReadStream(name: string, options: ReadOptions = {}): Promise<Readable> {
     this.checkName(name);
-    return abortable(options.signal, 'read', name, () => this.readObject(name, { signal: options.signal }));
+    const { signal, range } = options;
+    if (range === undefined) return abortable(signal, 'read', name, () => this.readObject(name, { signal }));
+    checkRange(range);
+    return abortable(signal, 'read', name, async () => {
+      const native = await this.readObjectRange?.(name, range, { signal });
+      return native ?? sliceStream(await this.readObject(name, { signal }), range);
+    });
   }
+
+  /**
+   * Optional capability: where and how a client uploads to `name` itself, with no byte through
+   * the application (S3: a presigned POST). Rules for a driver that has it:
+   * - the storage itself refuses a body outside `minSize`..`maxSize` and, with `contentType`, a
+   *   body declared with another type; the target is for `name` alone and expires after `expiresIn`;
+   * - it writes nothing: the name is not checked or reserved here (claim it first, see
+   *   `getAvailableName`), and an upload that never comes leaves nothing;
+   * - the target may be used more than once until it expires (each upload replaces the last),
+   *   so whoever hands it out checks what arrived before trusting it.
+   * Callers check `typeof storage.createUploadTarget === 'function'`.
+   */
+  createUploadTarget?(name: string, options: UploadTargetOptions): Promise<UploadTarget>;
 
   async exists(name: string): Promise<boolean> {
     return this.objectExists(this.checkName(name));
@@ -231,10 +267,12 @@ export abstract class Storage {
 
   /**
    * Django's `get_available_name`: `name` if it is free and fits `maxLength`, otherwise
-   * `stem_<7 random chars>.ext`, truncating the stem to fit. One `exists` per candidate.
+   * `stem_<7 random chars>.ext`, truncating the stem to fit. One `exists` per candidate. With a
+   * `claim`, each candidate is reserved first and the one returned stays reserved: for an upload
+   * that happens elsewhere (a direct upload), as `save` does for its own.
    */
-  async getAvailableName(name: string, maxLength?: number): Promise<string> {
-    return this.claimAvailableName(name, maxLength, undefined);
+  async getAvailableName(name: string, maxLength?: number, claim?: NameClaim): Promise<string> {
+    return this.claimAvailableName(name, maxLength, claim);
   }
 
   /**
@@ -287,6 +325,11 @@ export abstract class Storage {
   protected abstract objectUrl(name: string): Promise<string>;
   protected abstract objectModifiedTime(name: string): Promise<Date>;
   protected abstract listObjects(path: string): Promise<DirectoryListing>;
+  /**
+   * Optional: `range` of a file read natively (S3 ranged GET, a file position); the range is
+   * checked. Undefined: not for this file, and the base class reads it whole and slices it.
+   */
+  protected readObjectRange?(name: string, range: ByteRange, options: CallOptions): Promise<Readable | undefined>;
 
   /** What identifies this storage's files across processes (see `id`); undefined: this object alone. */
   protected identity(): string | undefined {
@@ -418,6 +461,33 @@ export function abortedError(signal: AbortSignal, operation: string, name: strin
   if (driverError instanceof OperationAbortedError) return driverError;
   const what = name === undefined ? operation : `${operation} '${name}'`;
   return new OperationAbortedError(`${what} was aborted.`, { cause: signal.reason });
+}
+
+function checkRange(range: ByteRange): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw new RangeError(`A byte range needs integers 0 <= start <= end, got ${JSON.stringify(range)}.`);
+  }
+}
+
+/** The fallback for drivers without `readObjectRange`: skip to `start`, stop after `end`. */
+function sliceStream(body: Readable, range: ByteRange): Readable {
+  const { start, end = Number.MAX_SAFE_INTEGER } = range;
+  let position = 0;
+  async function* slice(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        const from = Math.max(0, start - position);
+        const to = Math.min(chunk.length, end + 1 - position);
+        position += chunk.length;
+        if (to > from) yield chunk.subarray(from, to);
+        if (position > end) return;
+      }
+    } finally {
+      body.destroy();
+    }
+  }
+  return Readable.from(slice(), { objectMode: false });
 }
 
 /** Shorten the stem so `name` fits `maxLength` (used when overwriting, where no suffix is added). */

@@ -19,6 +19,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
+  type ByteRange,
   type CallOptions,
   ConfigurationError,
   type ContentSource,
@@ -28,6 +29,8 @@ import {
   FileNotFoundError,
   type NameLimits,
   Storage,
+  type UploadTarget,
+  type UploadTargetOptions,
   type WriteOptions,
 } from '@filefield/core';
 import { lookup as mimeLookup } from 'mime-types';
@@ -46,6 +49,7 @@ import { type UploadBody, type UploadPlan, uploadBody } from './upload';
 import { bucketUrlBase, bucketUrlBaseFromClient, checkUrlOptions, encodeKey, queryString, type S3UrlOptions } from './urls';
 import { type Capabilities, probeCapabilities } from './capabilities';
 import { clientConfigMovesEndpoint } from './client-config';
+import { presignedPost } from './upload-targets';
 
 /** `url(name)` without options (the presigner's defaults apply). */
 const NO_URL_OPTIONS: S3UrlOptions = Object.freeze({});
@@ -156,6 +160,41 @@ export class S3Storage extends Storage {
     if (response.ContentEncoding?.toLowerCase() !== 'gzip') return body;
     // Stored gzipped (AWS_IS_GZIPPED): give back the original bytes, as a browser would see them.
     return pipeline(body, createGunzip(), () => undefined);
+  }
+
+  /** One ranged GET. With gzip, stored bytes are not the file's: undefined, and the core reads it whole. */
+  protected override async readObjectRange(name: string, range: ByteRange, options: CallOptions = {}): Promise<Readable | undefined> {
+    if (this.settings.gzip) return undefined;
+    await this.ready();
+    const Range = `bytes=${range.start}-${range.end ?? ''}`;
+    try {
+      const response = await this.call('read', name, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name), Range }), { abortSignal: options.signal }),
+      );
+      return (response.Body as Readable | undefined) ?? Readable.from([]);
+    } catch (error) {
+      // 416: the range starts at or past the end, where the contract gives an empty stream.
+      if (s3StatusCode((error as { cause?: unknown }).cause ?? error) === 416) return Readable.from([]);
+      throw error;
+    }
+  }
+
+  /**
+   * A presigned POST for `name` (see upload-targets.ts): S3 refuses a body outside the size range
+   * or of another declared type. The storage's ACL and encryption apply; objectParameters and
+   * gzip do not (the browser sends the bytes as they are).
+   */
+  override async createUploadTarget(name: string, options: UploadTargetOptions): Promise<UploadTarget> {
+    this.checkName(name);
+    await this.ready();
+    const { settings } = this;
+    return this.call('create upload target', name, () =>
+      presignedPost(this.client, this.bucket, this.key(name), options, {
+        acl: settings.defaultAcl,
+        encryption: settings.encryption === false ? undefined : settings.encryption,
+        kmsKeyId: settings.kmsKeyId,
+      }),
+    );
   }
 
   protected async objectExists(name: string, operation = 'exists'): Promise<boolean> {

@@ -38,6 +38,8 @@ export interface StartS3rverOptions {
   bucket?: string;
   /** More buckets to create. */
   buckets?: string[];
+  /** s3rver bucket configuration documents for the main bucket (a CORS configuration's XML, for browser uploads). */
+  configs?: string[];
 }
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -51,7 +53,7 @@ const server = new S3rver({
   port: 0,
   directory: workerData.directory,
   silent: true,
-  configureBuckets: workerData.buckets.map((name) => ({ name })),
+  configureBuckets: workerData.buckets.map((name, index) => ({ name, configs: index === 0 ? workerData.configs : [] })),
 });
 server.run().then(
   (address) => parentPort.postMessage({ type: 'started', port: address.port }),
@@ -70,7 +72,7 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
   const directory = await mkdtemp(join(tmpdir(), 'filefield-s3rver-'));
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { s3rverPath, directory, buckets: [bucket, ...(options.buckets ?? [])] },
+    workerData: { s3rverPath, directory, buckets: [bucket, ...(options.buckets ?? [])], configs: options.configs ?? [] },
   });
   let port: number;
   try {

@@ -19,7 +19,7 @@ import {
   SuspiciousFileOperation,
 } from '../../errors';
 import { randomSuffix } from '../../names';
-import { type DirectoryListing, type NameLimits, Storage, type StorageOptions, type WriteOptions } from '../../storage';
+import { type ByteRange, type DirectoryListing, type NameLimits, Storage, type StorageOptions, type WriteOptions } from '../../storage';
 
 export interface FileSystemStorageOptions extends StorageOptions {
   /** The directory that holds the files (created when needed). */
@@ -79,6 +79,16 @@ export class FileSystemStorage extends Storage {
       throw new FileNotFoundError(name);
     }
     return handle.createReadStream();
+  }
+
+  /** A range read from the file's position: nothing before `start` is read. */
+  protected override async readObjectRange(name: string, range: ByteRange): Promise<Readable> {
+    const handle = await fsCall(name, () => open(this.path(name), 'r'));
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw new FileNotFoundError(name);
+    }
+    return handle.createReadStream({ start: range.start, end: range.end });
   }
 
   protected async objectExists(name: string): Promise<boolean> {
