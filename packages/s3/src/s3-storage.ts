@@ -171,7 +171,10 @@ export class S3Storage extends Storage {
       const response = await this.call('read', name, () =>
         this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name), Range }), { abortSignal: options.signal }),
       );
-      return (response.Body as Readable | undefined) ?? Readable.from([]);
+      const body = response.Body as Readable | undefined;
+      if (!body) return Readable.from([]);
+      this.mapStreamErrors(body, 'read', name);
+      return body;
     } catch (error) {
       // 416: the range starts at or past the end, where the contract gives an empty stream.
       if (s3StatusCode((error as { cause?: unknown }).cause ?? error) === 416) return Readable.from([]);
