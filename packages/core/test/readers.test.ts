@@ -262,35 +262,27 @@ describe('a stalled download', () => {
   }, 30_000);
 });
 
-/** Records every write that failed, with its error. */
-class WriteRecordingMemoryStorage extends MemoryStorage {
-  readonly failedWrites: unknown[] = [];
+/** The driver `Base`, recording the error of every write that failed. */
+function recordingFailedWrites<Base extends new (...args: any[]) => MemoryStorage | FileSystemStorage>(base: Base) {
+  return class extends base {
+    readonly failedWrites: unknown[] = [];
 
-  protected override async writeObject(...args: Parameters<MemoryStorage['writeObject']>): Promise<void> {
-    try {
-      await super.writeObject(...args);
-    } catch (error) {
-      this.failedWrites.push(error);
-      throw error;
+    protected override async writeObject(...args: Parameters<MemoryStorage['writeObject']>): Promise<void> {
+      try {
+        await super.writeObject(...args);
+      } catch (error) {
+        this.failedWrites.push(error);
+        throw error;
+      }
     }
-  }
+  };
 }
 
-class WriteRecordingFileSystemStorage extends FileSystemStorage {
-  readonly failedWrites: unknown[] = [];
-
-  protected override async writeObject(...args: Parameters<FileSystemStorage['writeObject']>): Promise<void> {
-    try {
-      await super.writeObject(...args);
-    } catch (error) {
-      this.failedWrites.push(error);
-      throw error;
-    }
-  }
-}
+const WriteRecordingMemoryStorage = recordingFailedWrites(MemoryStorage);
+const WriteRecordingFileSystemStorage = recordingFailedWrites(FileSystemStorage);
 
 describe('a writer dropped without close()', () => {
-  const kinds: Array<[string, () => Promise<{ storage: WriteRecordingMemoryStorage | WriteRecordingFileSystemStorage; cleanup: () => Promise<void> }>]> = [
+  const kinds: Array<[string, () => Promise<{ storage: InstanceType<typeof WriteRecordingMemoryStorage>; cleanup: () => Promise<void> }>]> = [
     ['memory', async () => ({ storage: new WriteRecordingMemoryStorage(), cleanup: async () => undefined })],
     [
       'filesystem',

@@ -133,6 +133,20 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 /**
+ * Whether `gate` opens within `ms`: a failsafe bound for an event that never comes when the code
+ * under test is wrong, not a measurement (a slow machine only makes it come later).
+ */
+async function opensWithin(awaited: { promise: Promise<void> }, ms: number): Promise<boolean> {
+  let failsafe: NodeJS.Timeout | undefined;
+  const bound = new Promise<boolean>((resolve) => (failsafe = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([awaited.promise.then(() => true), bound]);
+  } finally {
+    clearTimeout(failsafe);
+  }
+}
+
+/**
  * Records every name these storage objects deleted, and can hold their deletions at a gate
  * (wraps each object's deleteMany; the storage does the work).
  */
@@ -424,12 +438,7 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
         const listed: Array<{ name: string; modified: Date }> = [];
         for await (const entry of fixture.storage.walk(prefix)) listed.push(entry);
         for (const [index, entry] of listed.entries()) {
-          if (index === listed.length - 1) {
-            let failsafe: NodeJS.Timeout | undefined;
-            const bound = new Promise<boolean>((resolve) => (failsafe = setTimeout(() => resolve(false), timeout / 4)));
-            overlapped = await Promise.race([deleting.promise.then(() => true), bound]);
-            clearTimeout(failsafe);
-          }
+          if (index === listed.length - 1) overlapped = await opensWithin(deleting, timeout / 4);
           yield entry;
         }
       };
@@ -587,11 +596,8 @@ export function describeFileLifecycle(label: string, adapter: LifecycleAdapter, 
       held.deleteMany = async (batch, callOptions) => {
         calls += 1;
         if (calls === 1) {
-          // A failsafe bound, not a measurement: without overlap the second call never comes.
-          let failsafe: NodeJS.Timeout | undefined;
-          const bound = new Promise<boolean>((resolve) => (failsafe = setTimeout(() => resolve(false), timeout / 4)));
-          overlapped = await Promise.race([secondStarted.promise.then(() => true), bound]);
-          clearTimeout(failsafe);
+          // Without overlap the second call never comes.
+          overlapped = await opensWithin(secondStarted, timeout / 4);
         } else {
           secondStarted.open();
         }
