@@ -198,8 +198,8 @@ export abstract class Storage {
    * the application (S3: a presigned POST). Rules for a driver that has it:
    * - the storage itself refuses a body outside `minSize`..`maxSize` and, with `contentType`, a
    *   body declared with another type; the target is for `name` alone and expires after `expiresIn`;
-   * - it writes nothing: the name is not checked or reserved here (claim it first, see
-   *   `getAvailableName`), and an upload that never comes leaves nothing;
+   * - it writes and reserves nothing (claim the name first, see `getAvailableName`), so an
+   *   upload that never comes leaves nothing;
    * - the target may be used more than once until it expires (each upload replaces the last),
    *   so whoever hands it out checks what arrived before trusting it.
    * Callers check `typeof storage.createUploadTarget === 'function'`.

@@ -92,6 +92,7 @@ export class DirectUploads {
       );
     }
     const filename = clientFileName(request.filename, field.property);
+    for (const validator of this.validators) validator.validateName?.(field.property, filename);
     const generated = field.generateFilename(file.instance, filename);
     // Claimed before the target exists: from here on, an upload that is never attached is the sweeper's.
     const name = await storage.getAvailableName(generated, field.maxLength, this.ledger?.nameClaim(storage));

@@ -75,6 +75,13 @@ export interface MultipartResult {
 
 const DEFAULT_LIMITS = { fields: 100, fieldSize: 64 * 1024, parts: 200 };
 
+/**
+ * After a refusal, this much more of the body is read and dropped (so a client that is still
+ * sending gets to read the error response); past it, reading stops, and the error response
+ * (`Connection: close`, see sendError) ends the connection: a 10 GiB body for a 5 MiB limit is not read.
+ */
+const DRAIN_BYTES = 1024 * 1024;
+
 interface Stored extends ReceivedFile {
   to: FieldFile | Storage;
   previous: string | null;
@@ -103,7 +110,7 @@ export function receiveMultipart(req: IncomingMessage, options: MultipartOptions
     parser = busboy({ headers: req.headers, preservePath: true, limits: { fields: limits.fields, fieldSize: limits.fieldSize, parts: limits.parts } });
   } catch (error) {
     // Not multipart/form-data, or no boundary.
-    req.resume();
+    drain(req);
     return Promise.reject(new FileValidationError('E_MALFORMED_UPLOAD', 'The request must be multipart/form-data with a boundary.', { cause: error }));
   }
 
@@ -225,8 +232,7 @@ export function receiveMultipart(req: IncomingMessage, options: MultipartOptions
           return;
         }
         req.unpipe(parser);
-        // The rest of the body is read and dropped, so the client gets to read the error response.
-        req.resume();
+        drain(req);
         await undo(stored, options.ledger);
         reject(failure);
       })
@@ -237,6 +243,19 @@ export function receiveMultipart(req: IncomingMessage, options: MultipartOptions
       });
     req.pipe(parser);
   });
+}
+
+/** Read and drop up to DRAIN_BYTES more of a refused body, then stop reading it. */
+function drain(req: IncomingMessage): void {
+  let dropped = 0;
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped <= DRAIN_BYTES) return;
+    req.off('data', onData);
+    req.pause();
+  };
+  req.on('data', onData);
+  req.resume();
 }
 
 /** Files this request stored before it failed: removed, their fields given back their names, their claims abandoned. */

@@ -29,6 +29,8 @@ export interface FileValidator {
   /** The smallest size this validator allows. */
   readonly minSize?: number;
   validate(file: FileFacts): void;
+  /** A check of the client's file name alone, run before a direct upload is issued (so nothing is claimed for a name refused anyway). */
+  validateName?(field: string, filename: string): void;
 }
 
 /** Django's FileExtensionValidator: the name's extension (case-insensitive) must be one of `allowed`. */
@@ -40,12 +42,16 @@ export class FileExtensionValidator implements FileValidator {
   }
 
   validate(file: FileFacts): void {
-    const extension = splitName(file.filename).ext.replace(/^\./, '').toLowerCase();
+    this.validateName(file.field, file.filename);
+  }
+
+  validateName(field: string, filename: string): void {
+    const extension = splitName(filename).ext.replace(/^\./, '').toLowerCase();
     if (!this.allowed.includes(extension)) {
       throw new FileValidationError(
         'E_FILE_EXTENSION',
-        `File extension '${extension}' is not allowed for '${file.field}'. Allowed extensions are: ${this.allowed.join(', ')}.`,
-        { field: file.field },
+        `File extension '${extension}' is not allowed for '${field}'. Allowed extensions are: ${this.allowed.join(', ')}.`,
+        { field },
       );
     }
   }

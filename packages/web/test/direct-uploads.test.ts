@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, FileSystemStorage, randomSuffix, type UploadTarget } from '@filefield/core';
 import { S3Storage } from '@filefield/s3';
-import { ContentTypeValidator, DirectUploads, FileSizeValidator, FileValidationError, UploadTokenError, httpError } from '../src';
+import { ContentTypeValidator, DirectUploads, FileExtensionValidator, FileSizeValidator, FileValidationError, UploadTokenError, httpError } from '../src';
 import { describeOnServers, type S3Server } from '../../s3/test/support/servers';
 import { describeWith } from '../../../test-support/services';
 import { pdfBytes, pngBytes } from './support/http';
@@ -110,6 +110,14 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
     }
     // The rightful owner still can, before expiry.
     await expect(uploads.attach(victim.avatar, issued.token, { subject: 'victim' })).resolves.toMatchObject({ size: 2000 });
+  }, TIMEOUT);
+
+  it('refuses an unsafe or disallowed file name before claiming anything', async () => {
+    const strict = new DirectUploads({ secret: SECRET, validators: [new FileSizeValidator({ maxSize: MAX }), new FileExtensionValidator(['png'])], ledger: world.installation.ledger });
+    const before = await world.ledgerRows();
+    await expect(strict.issue(fresh().avatar, { filename: 'tool.exe' })).rejects.toMatchObject({ code: 'E_FILE_EXTENSION', status: 400, field: 'avatar' });
+    await expect(strict.issue(fresh().avatar, { filename: '../../other-user/avatar.png' })).rejects.toMatchObject({ code: 'E_FILE_NAME', status: 400 });
+    expect(await world.ledgerRows()).toEqual(before);
   }, TIMEOUT);
 
   it('attach before the upload arrived: 400 E_MISSING_FILE, nothing assigned', async () => {

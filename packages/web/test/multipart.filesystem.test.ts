@@ -147,3 +147,26 @@ async function until<T>(check: () => T | Promise<T>): Promise<T> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+it('stops reading a refused body soon after the limit: a 64 MiB body for a 1 MiB limit is not read to its end', async () => {
+  const boundary = 'drainboundary';
+  const total = 64 * 1024 * 1024;
+  const req = request(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+  req.on('error', () => undefined);
+  const response = new Promise<number>((resolve) => req.once('response', (res) => resolve(res.statusCode ?? 0)));
+  req.write(`--${boundary}\r\ncontent-disposition: form-data; name="avatar"; filename="big.png"\r\ncontent-type: image/png\r\n\r\n`);
+  let written = 0;
+  let answered = false;
+  void response.then(() => (answered = true));
+  const chunk = pngBytes(64 * 1024);
+  // Write until the response comes (or everything is written, which would be the failure).
+  while (!answered && written < total) {
+    const flushed = req.write(chunk);
+    written += chunk.length;
+    if (!flushed) await Promise.race([new Promise((resolve) => req.once('drain', resolve)), response]);
+  }
+  expect(await response).toBe(413);
+  expect(written).toBeLessThan(total);
+  req.destroy();
+  expect(await filesUnder(root)).toEqual([]);
+});
