@@ -3,8 +3,6 @@
  * and what stays in the bucket. Each case of the README's "Failure behaviour" table is here.
  */
 import {
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
   PutBucketPolicyCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -20,7 +18,7 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { expectNoSecret } from './support/secrets';
 import { useFaultProxy } from './support/proxied';
-import { describeOnServers, emptyPrefix, type S3Server } from './support/servers';
+import { describeOnServers, emptyPrefix, keysUnder, openUploads, type S3Server } from './support/servers';
 
 const MiB = 1024 * 1024;
 
@@ -52,18 +50,6 @@ describeOnServers('S3Storage under faults', (server) => {
   /** No error of these faults carries the secret key (s3rver's is also its access key id, which messages may name). */
   function secretFree(error: unknown): void {
     if (server().label !== 's3rver') expectNoSecret(error, server().secretAccessKey);
-  }
-
-  async function keysUnder(prefix: string): Promise<string[]> {
-    const page = await server().raw.send(new ListObjectsV2Command({ Bucket: server().bucket, Prefix: prefix }));
-    return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length)).sort();
-  }
-
-  /** Multipart uploads still open under `prefix`; s3rver keeps no list of them (it has no such call). */
-  async function openUploads(prefix: string): Promise<number | undefined> {
-    if (server().label === 's3rver') return undefined;
-    const page = await server().raw.send(new ListMultipartUploadsCommand({ Bucket: server().bucket, Prefix: prefix }));
-    return (page.Uploads ?? []).length;
   }
 
   /** Busy sockets of an agent, once the aborted requests' sockets have closed (bounded by ticks, not time). */
@@ -131,7 +117,7 @@ describeOnServers('S3Storage under faults', (server) => {
       expect(error).toMatchObject({ code: 'E_ABORTED' });
       expect((error as Error).message).toContain("save 'hung.txt'");
       expect(await busySockets(agent)).toBe(0);
-      expect(await keysUnder(prefix)).toEqual([]);
+      expect(await keysUnder(server(), prefix)).toEqual([]);
     }, 60_000);
 
     it('aborts a multipart save mid-way: the upload is aborted on the server and no part is left open', async () => {
@@ -145,8 +131,8 @@ describeOnServers('S3Storage under faults', (server) => {
       controller.abort();
       await expect(saving).rejects.toBeInstanceOf(OperationAbortedError);
       expect(await busySockets(agent)).toBe(0);
-      expect(await keysUnder(prefix)).toEqual([]);
-      const open = await openUploads(prefix);
+      expect(await keysUnder(server(), prefix)).toEqual([]);
+      const open = await openUploads(server(), prefix);
       if (open !== undefined) expect(open).toBe(0);
     }, 120_000);
 
@@ -194,7 +180,7 @@ describeOnServers('S3Storage under faults', (server) => {
       expect(result.failed.map((failure) => failure.name).sort()).toEqual(['d1.txt', 'd2.txt']);
       for (const failure of result.failed) expect(failure.error).toBeInstanceOf(OperationAbortedError);
       expect(await busySockets(agent)).toBe(0);
-      expect(await keysUnder(prefix)).toEqual(['d1.txt', 'd2.txt']);
+      expect(await keysUnder(server(), prefix)).toEqual(['d1.txt', 'd2.txt']);
     }, 60_000);
 
     it('refuses at once with a signal that already fired, and sends nothing', async () => {
@@ -218,7 +204,7 @@ describeOnServers('S3Storage under faults', (server) => {
       expect(stored).toBe('retry.bin');
       expect(fault.hits).toBe(1);
       expect((await storage.open(stored).read()).equals(data)).toBe(true);
-      expect(await keysUnder(prefix)).toEqual(['retry.bin']);
+      expect(await keysUnder(server(), prefix)).toEqual(['retry.bin']);
     }, 60_000);
 
     it('retries a LocalFile save after a connection reset during the request body', async () => {
@@ -228,7 +214,7 @@ describeOnServers('S3Storage under faults', (server) => {
       const stored = await storage.save('reset.bin', file);
       expect(fault.hits).toBe(1);
       expect((await storage.open(stored).read()).equals(data)).toBe(true);
-      expect(await keysUnder(prefix)).toEqual(['reset.bin']);
+      expect(await keysUnder(server(), prefix)).toEqual(['reset.bin']);
     }, 60_000);
 
     it('gives up after the configured attempts with StorageUnavailableError and leaves nothing', async () => {
@@ -241,7 +227,7 @@ describeOnServers('S3Storage under faults', (server) => {
       expect((error as Error).message).toMatch(/^S3 save on '.*down\.bin'/);
       // The SDK's maxAttempts (3) bounds the driver's own retries of a stream.
       expect(fault.hits).toBe(3);
-      expect(await keysUnder(prefix)).toEqual([]);
+      expect(await keysUnder(server(), prefix)).toEqual([]);
     }, 60_000);
 
     it('reports the part failure, not the abort, when a multipart upload fails (s3rver cannot abort)', async () => {
@@ -252,8 +238,8 @@ describeOnServers('S3Storage under faults', (server) => {
       expect(error).toBeInstanceOf(StorageUnavailableError);
       expect((error as Error).message).toContain('HTTP 500');
       expect((error as Error).message).not.toContain('MethodNotAllowed');
-      expect(await keysUnder(prefix)).toEqual([]);
-      const open = await openUploads(prefix);
+      expect(await keysUnder(server(), prefix)).toEqual([]);
+      const open = await openUploads(server(), prefix);
       if (open !== undefined) expect(open).toBe(0);
     }, 120_000);
   });
@@ -267,7 +253,7 @@ describeOnServers('S3Storage under faults', (server) => {
       fixture.proxy.inject({ match: { method: 'PUT', key: /lost-file\.bin$/ }, fault: { kind: 'lost-response' } });
       expect(await storage.save('lost-file.bin', file)).toBe('lost-file.bin');
       expect((await storage.open('lost-file.bin').read()).equals(data)).toBe(true);
-      expect(await keysUnder(prefix)).toEqual(['lost-buffer.txt', 'lost-file.bin']);
+      expect(await keysUnder(server(), prefix)).toEqual(['lost-buffer.txt', 'lost-file.bin']);
     }, 60_000);
 
     it('to the claim of a multipart upload makes one object under the requested name', async () => {
@@ -276,8 +262,8 @@ describeOnServers('S3Storage under faults', (server) => {
       fixture.proxy.inject({ match: { method: 'PUT', key: /claimed\.bin$/ }, fault: { kind: 'lost-response' } });
       expect(await storage.save('claimed.bin', data)).toBe('claimed.bin');
       expect((await storage.open('claimed.bin').read()).equals(data)).toBe(true);
-      expect(await keysUnder(prefix)).toEqual(['claimed.bin']);
-      const open = await openUploads(prefix);
+      expect(await keysUnder(server(), prefix)).toEqual(['claimed.bin']);
+      const open = await openUploads(server(), prefix);
       if (open !== undefined) expect(open).toBe(0);
     }, 120_000);
 

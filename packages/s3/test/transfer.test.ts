@@ -4,7 +4,6 @@
  * counted in the client), a LocalFile read by range gives the same bytes back (sha256), and a
  * failure mid-way, or a file that shrinks during its upload, aborts the multipart upload.
  */
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { LocalFile, randomSuffix, StorageUnavailableError } from '@filefield/core';
 import { S3Storage, type S3StorageOptions } from '@filefield/s3';
 import { recordRequests } from '@filefield/s3/testing';
@@ -16,7 +15,7 @@ import { Readable } from 'node:stream';
 import { collectUntil, until } from '../../../test-support/bounded-waits';
 import { countInFlight } from './support/in-flight';
 import { useFaultProxy } from './support/proxied';
-import { describeOnServers } from './support/servers';
+import { describeOnServers, keysUnder, openUploads } from './support/servers';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -46,18 +45,6 @@ describeOnServers('S3Storage transfer settings', (server) => {
     return hash.digest('hex');
   }
 
-  async function keysUnder(prefix: string): Promise<string[]> {
-    const page = await server().raw.send(new ListObjectsV2Command({ Bucket: server().bucket, Prefix: prefix }));
-    return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length)).sort();
-  }
-
-  /** Multipart uploads still open under `prefix` (s3rver keeps no list of them). */
-  async function openUploads(prefix: string): Promise<number | undefined> {
-    if (server().label === 's3rver') return undefined;
-    const page = await server().raw.send(new ListMultipartUploadsCommand({ Bucket: server().bucket, Prefix: prefix }));
-    return (page.Uploads ?? []).length;
-  }
-
   /** The UploadPart requests of a log: part number and Content-Length of each attempt. */
   function uploadParts(log: ReturnType<typeof recordRequests>) {
     return log.requests
@@ -72,8 +59,8 @@ describeOnServers('S3Storage transfer settings', (server) => {
     const { created, aborted } = createdAndAborted(prefix);
     expect(created).toBeGreaterThanOrEqual(1);
     expect(aborted).toBe(created);
-    expect(await keysUnder(prefix)).toEqual([]);
-    const open = await openUploads(prefix);
+    expect(await keysUnder(server(), prefix)).toEqual([]);
+    const open = await openUploads(server(), prefix);
     if (open !== undefined) expect(open).toBe(0);
   }
 
@@ -158,7 +145,7 @@ describeOnServers('S3Storage transfer settings', (server) => {
     // Each round collects garbage once and lets the abort's request go out.
     expect(await collectUntil(() => createdAndAborted(prefix).aborted === 1, 300)).toBe(true);
     // The proxy counts the abort as it passes; the server may still be applying it.
-    for (let poll = 0; poll < 100 && ((await openUploads(prefix)) ?? 0) > 0; poll += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let poll = 0; poll < 100 && ((await openUploads(server(), prefix)) ?? 0) > 0; poll += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     await expectNothingLeft(prefix);
   }, 120_000);
 

@@ -12,6 +12,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -129,6 +130,19 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix: stri
     if (keys.length === 0) return;
     await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
   }
+}
+
+/** The keys under `prefix`, without it, sorted (one listing page: tests keep few objects). */
+export async function keysUnder(server: S3Server, prefix: string): Promise<string[]> {
+  const page = await server.raw.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: prefix }));
+  return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length)).sort();
+}
+
+/** Multipart uploads still open under `prefix`; undefined on s3rver, which keeps no list of them (it has no such call). */
+export async function openUploads(server: S3Server, prefix: string): Promise<number | undefined> {
+  if (server.label === 's3rver') return undefined;
+  const page = await server.raw.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: prefix }));
+  return (page.Uploads ?? []).length;
 }
 
 /** A lazily started server for one describe block: `server()` inside tests and hooks. */
