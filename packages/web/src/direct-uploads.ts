@@ -10,7 +10,8 @@
  * 3. `attach(row.avatar, token)`: verifies the token (signature, expiry, this field, this
  *    storage, this subject), checks what arrived (its size, and the type its first bytes sniff
  *    as, read by range), and assigns the name to the field, so the row's save references it. A
- *    file that fails a check is deleted and its claim abandoned.
+ *    file that fails a check is handed to the sweeper (its claim abandoned), which deletes it
+ *    unless a row names it.
  *
  * Storages without `createUploadTarget` (filesystem, memory) are refused with a clear error:
  * they take uploads through the app anyway, with `receiveMultipart`.
@@ -132,9 +133,11 @@ export class DirectUploads {
     try {
       validateFile(this.validators, { field: field.property, filename: claims.fn, head, sniffedTypes, size });
     } catch (error) {
-      // Refused: the object and its claim go now (a client may retry with a new target).
-      await storage.delete(name).catch(() => undefined);
-      await this.ledger?.abandon([{ storage, name }]).catch(() => undefined);
+      // Refused. With a ledger the sweeper deletes the object, and only if no row names it: the
+      // same token may have been attached to a row before the client replaced the upload through
+      // its still-valid target. Without one nothing can name it yet, so it goes now.
+      if (this.ledger) await this.ledger.abandon([{ storage, name }]).catch(() => undefined);
+      else await storage.delete(name).catch(() => undefined);
       throw error;
     }
     file.name = name;

@@ -129,15 +129,30 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
     expect(profile.avatar.name).toBeNull();
   }, TIMEOUT);
 
-  it('what arrived is checked: a PDF sent for an image is refused (415), deleted, its claim abandoned', async () => {
+  it('what arrived is checked: a PDF sent for an image is refused (415), its claim abandoned, and the sweeper deletes it', async () => {
     const profile = fresh();
     const issued = await uploads.issue(profile.avatar, { filename: 'sneaky.png' });
     expect((await postToTarget(issued.target, pdfBytes(3000))).status).toBe(204);
     const error = await uploads.attach(profile.avatar, issued.token).catch((caught: unknown) => caught);
     expect(httpError(error)).toMatchObject({ status: 415, body: { error: { code: 'E_FILE_TYPE' } } });
-    expect(await storage.exists('avatars/sneaky.png')).toBe(false);
     expect(await world.ledgerRows()).toContainEqual({ name: 'avatars/sneaky.png', state: 'present', claimExpired: true });
     expect(profile.avatar.name).toBeNull();
+    await world.installation.sweep();
+    expect(await storage.exists('avatars/sneaky.png')).toBe(false);
+  }, TIMEOUT);
+
+  it('a refused attach never deletes a file a row names: the token attached and saved before, the upload replaced since', async () => {
+    const kept = fresh();
+    const issued = await uploads.issue(kept.avatar, { filename: 'replaced.png' }, { subject: 'ada' });
+    expect((await postToTarget(issued.target, pngBytes(1000))).status).toBe(204);
+    await uploads.attach(kept.avatar, issued.token, { subject: 'ada' });
+    await world.dataSource.manager.save(kept);
+    // The target stays usable until it expires: the client replaces its own upload with a PDF.
+    expect((await postToTarget(issued.target, pdfBytes(3000))).status).toBe(204);
+    const error = await uploads.attach(fresh().avatar, issued.token, { subject: 'ada' }).catch((caught: unknown) => caught);
+    expect(httpError(error)).toMatchObject({ status: 415 });
+    await world.installation.sweep({ now: Date.now() + world.installation.ledger.gracePeriod + 1000 });
+    expect(await storage.exists(kept.avatar.name!)).toBe(true);
   }, TIMEOUT);
 
   it('the size limit: refused by the server where it enforces the policy, by attach otherwise', async () => {
@@ -149,6 +164,7 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
       expect(posted.status).toBe(204);
       const error = await uploads.attach(profile.avatar, issued.token).catch((caught: unknown) => caught);
       expect(httpError(error)).toMatchObject({ status: 413, body: { error: { code: 'E_FILE_TOO_LARGE' } } });
+      await world.installation.sweep();
     } else {
       expect(posted.status).toBe(400);
       expect(await posted.text()).toMatch(/EntityTooLarge/);
