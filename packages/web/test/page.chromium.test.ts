@@ -93,6 +93,8 @@ describeWith('chromium', 'the example page in Chromium', () => {
   it('shows the refusals: an oversized file (413) and a file that is not a PNG (415)', async () => {
     expect(await submit('multipart', { name: 'huge.png', buffer: pngBytes(MAX_AVATAR + 1) })).toBe(`refused (413): The file in 'avatar' is larger than ${MAX_AVATAR} bytes.`);
     expect(await submit('direct', { name: 'fake.png', buffer: Buffer.from('<svg onload="alert(1)"></svg>') })).toBe("refused (415): The file in 'avatar' is image/svg+xml, which is not allowed. Allowed types are: image/png.");
+    // The refused direct upload went to the sweeper (no row names it), the oversized one was never stored.
+    await app.world.installation.sweep();
     expect(await storage.exists('avatars/fake.png')).toBe(false);
     expect(await storage.exists('avatars/huge.png')).toBe(false);
     // The row still names the last accepted upload.
