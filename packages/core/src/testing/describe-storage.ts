@@ -349,10 +349,14 @@ export function describeStorage(label: string, factory: StorageFactory, options:
   });
 }
 
-/** Removes everything under `dir` through the storage's own API. */
+/**
+ * Removes everything under `dir` through the storage's own API, in one `deleteMany` per directory
+ * (s3rver answered 500 to some of 50 DELETEs sent at once on a loaded machine).
+ */
 async function removeTree(storage: Storage, dir: string): Promise<void> {
   const { directories, files } = await storage.listdir(dir);
-  await Promise.all(files.map((file) => storage.delete(`${dir}/${file}`)));
+  const { failed } = await storage.deleteMany(files.map((file) => `${dir}/${file}`));
+  if (failed.length > 0) throw failed[0].error;
   for (const sub of directories) await removeTree(storage, `${dir}/${sub}`);
 }
 
