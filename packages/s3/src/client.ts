@@ -74,7 +74,12 @@ export function buildClient(options: S3StorageOptions): S3Client {
     config.httpAuthSchemes = sigV2AuthSchemes(options.bucket);
   }
   // No key of clientConfig is set by an option as well (checked in options.ts): it replaces defaults only.
-  return new S3Client({ ...config, ...options.clientConfig });
+  const client = new S3Client({ ...config, ...options.clientConfig });
+  // The SDK logs every command's input and output, each run through its schema's redaction
+  // filter, to any logger that is not its NoOpLogger: a tenth of a millisecond of CPU per request
+  // for a logger that prints nothing. With a logger of the app's own (clientConfig), it stays.
+  if (client.config.logger === SILENT_LOGGER) client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
 
 /**

@@ -13,9 +13,9 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
-import { buildQueryString } from '@smithy/core/protocols';
+import { escapeUri } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, BuildMiddleware, HttpRequest, RequestPresigningArguments } from '@smithy/types';
+import type { AwsCredentialIdentity, BuildMiddleware, HttpRequest, QueryParameterBag, RequestPresigningArguments } from '@smithy/types';
 import { encodeKey } from './urls';
 
 /** The key of the one-time comparison with getSignedUrl; characters that need encoding included. */
@@ -138,8 +138,9 @@ export class Presigner {
     const reference = defaultClientShape();
     // Middleware can rewrite the request (and a custom endpoint provider sees the key): only
     // running the stack gives what it would do.
-    const stack = this.client.middlewareStack.identify();
-    if (stack.length !== reference.middleware.size || stack.some((entry) => !reference.middleware.has(entry))) {
+    const stack = new Set(this.client.middlewareStack.identify());
+    const missing = [...reference.middleware].filter((entry) => !stack.has(entry) && !entry.startsWith(LOGGER_MIDDLEWARE));
+    if (missing.length > 0 || [...stack].some((entry) => !reference.middleware.has(entry))) {
       return { reason: "the client's middleware differs from a default S3Client's" };
     }
     if (config.endpointProvider !== reference.endpointProvider) return { reason: 'the client has a custom endpointProvider' };
@@ -249,9 +250,36 @@ class FastPresign {
       headers,
     };
     const signed = await this.signer.presign(request, { ...this.options, expiresIn, signingDate });
-    return `${this.origin}${signed.path}?${buildQueryString(signed.query ?? {})}`;
+    return `${this.origin}${signed.path}?${queryString(signed.query ?? {})}`;
   }
 }
+
+/** RFC 3986's unreserved characters: what `escapeUri` leaves as they are. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+
+function escapeQueryPart(part: string): string {
+  return UNRESERVED.test(part) ? part : escapeUri(part);
+}
+
+/**
+ * The SDK's `buildQueryString`, byte for byte (keys sorted, every key and value escaped with
+ * `escapeUri`), except that a part with nothing to escape is not run through `encodeURIComponent`
+ * and its regular expression: most of a presigned URL's (the algorithm, date, expiry, hex
+ * signature). That escaping was a sixth of a URL's cost.
+ */
+function queryString(query: QueryParameterBag): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(query).sort()) {
+    const key = escapeQueryPart(name);
+    const value = query[name];
+    if (Array.isArray(value)) for (const item of value) parts.push(`${key}=${escapeQueryPart(item)}`);
+    else parts.push(typeof value === 'string' ? `${key}=${escapeQueryPart(value)}` : key);
+  }
+  return parts.join('&');
+}
+
+/** Logs only (the driver drops it from its own clients): signing without it changes nothing. */
+const LOGGER_MIDDLEWARE = 'loggerMiddleware ';
 
 interface ClientShape {
   middleware: Set<string>;

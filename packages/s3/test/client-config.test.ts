@@ -43,6 +43,21 @@ describeOnServers('clientConfig (AWS_S3_CLIENT_CONFIG)', (server) => {
     // The fast presigner still signs directly: clientConfig adds no middleware.
     expect(await new Presigner(single.client, single.bucket, 60).fallbackReason()).toBeUndefined();
   });
+
+  it("logs every command to a logger of the app's own, and spends nothing on logging without one", async () => {
+    const entries: Array<{ commandName?: string }> = [];
+    const logger = { trace() {}, debug() {}, warn() {}, error() {}, info: (entry: { commandName?: string }) => void entries.push(entry) };
+    const logged = new S3Storage(server().options({ location: 'client-config', clientConfig: { logger } }));
+    await logged.save('logged.txt', 'a');
+    expect(entries.map((entry) => entry.commandName)).toContain('PutObjectCommand');
+    // The driver's own logger prints nothing, so the SDK's logging step (which runs every input
+    // and output through a redaction filter) is not in its stack; signing still goes direct.
+    const quiet = new S3Storage(server().options({ location: 'client-config' }));
+    expect(quiet.client.middlewareStack.identify().filter((entry) => entry.startsWith('loggerMiddleware'))).toEqual([]);
+    expect(logged.client.middlewareStack.identify().filter((entry) => entry.startsWith('loggerMiddleware'))).toHaveLength(1);
+    expect((await quiet.open('logged.txt').read()).toString()).toBe('a');
+    expect(await new Presigner(quiet.client, quiet.bucket, 60).fallbackReason()).toBeUndefined();
+  });
 });
 
 describe('clientConfig and the options: one source per setting', () => {
