@@ -117,6 +117,16 @@ def main():
             for i in range(saves):
                 Doc().file.save(f'{tag}doc-{i}.txt', ContentFile(payload))
 
+        def distinct_safe():
+            # file_overwrite=False: get_available_name asks exists() (a HEAD) before each PUT.
+            for i in range(saves):
+                Renamed().file.save(f'{tag}safe-{i}.txt', ContentFile(payload))
+
+        def remove_safe():
+            for row in Renamed.objects.filter(file__startswith=f'{tag}safe-'):
+                row.file.delete(save=False)
+                row.delete()
+
         big = Doc()
 
         def upload():
@@ -164,6 +174,9 @@ def main():
 
         results.append(step('same-name', same_name))
         results.append(step('distinct', distinct))
+        results.append(step('distinct-safe', distinct_safe))
+        # Not measured: step 5 deletes the files of steps 1 to 3, as it did before this step existed.
+        remove_safe()
         results.append(step('upload', upload))
         results.append(step('read', read))
         # Steps 7 and 8 sign the rows of step 2 (they are deleted in step 5).

@@ -18,7 +18,7 @@ import { recordRequests } from '@filefield/s3/testing';
 import { createHash, randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Column, DataSource, Entity, In, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, DataSource, Entity, In, Like, PrimaryGeneratedColumn } from 'typeorm';
 import { type StepResult, columnConfig, emit, fail, step } from './shared';
 
 @Entity('doc')
@@ -112,6 +112,15 @@ async function main(): Promise<void> {
         }
       }),
     );
+    results.push(
+      await step('distinct-safe', log, async () => {
+        for (let i = 0; i < saves; i += 1) await insert(await saveUnique(`${tag}safe-${i}.txt`, payload));
+      }),
+    );
+    // Not measured: step 5 deletes the files of steps 1 to 3, as it did before this step existed.
+    const safeRows = await repository.find({ where: { file: Like(`${tag}safe-%`) } });
+    await repository.remove(safeRows);
+    await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: safeRows.map((row) => ({ Key: key(row.file) })), Quiet: true } }));
     const big = `${tag}big.bin`;
     let bigId = 0;
     results.push(

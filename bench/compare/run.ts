@@ -3,8 +3,10 @@
  *
  *   npm run bench:compare          # = tsc -b bench/compare && node bench/compare/dist/run.js
  *
- * Eight steps per column: (1) N saves of one name (unique renaming), (2) N distinct 1 KiB saves,
- * (3) a large upload from a file on disk, (4) reading it back in 1 MiB chunks + sha256,
+ * Nine steps per column: (1) N saves of one name (unique renaming), (2) N distinct 1 KiB saves,
+ * (2b) N more that never replace an object already there (filefield's only kind of save through
+ * an adapter; Django's file_overwrite=False; a conditional PUT by hand), their rows and files
+ * then removed unmeasured, so that step 5 deletes what it always did, (3) a large upload from a file on disk, (4) reading it back in 1 MiB chunks + sha256,
  * (5) deleting the 2N + 1 files and their rows until the files are gone from the bucket,
  * (6) finding and deleting 10,000 objects no row names (put there by this driver before the
  * column starts, not measured), (7) 10,000 presigned URLs and (8) 10,000 custom-domain URLs.
@@ -289,6 +291,7 @@ function requestCell(perRound: Array<Record<string, number>>): string {
 const STEP_TITLES: Record<StepId, string> = {
   'same-name': `${SAVES} saves of the same name (unique renaming)`,
   distinct: `${SAVES} distinct ${SMALL_BYTES / 1024} KiB saves`,
+  'distinct-safe': `${SAVES} distinct ${SMALL_BYTES / 1024} KiB saves that never replace an existing object`,
   upload: `${BIG_MIB} MiB upload from a file on disk`,
   read: 'read back in 1 MiB chunks + sha256',
   delete: `${2 * SAVES + 1} deletes with their rows (until gone)`,
@@ -446,8 +449,9 @@ async function main(): Promise<void> {
         `${run.conditionalWrites ? 'a conditional PUT per candidate' : 'HEAD per candidate, then PUT'}.`,
     );
     out.push(
-      'Each column with its library\'s defaults: django-storages renames with AWS_S3_FILE_OVERWRITE=False in step 1 only ' +
-        '(HEAD per candidate) and uploads through boto3 (8 MiB parts, 10 threads), reading a file downloads it whole (HEAD + ranged GETs) ' +
+      'Each column with its library\'s defaults: django-storages renames with AWS_S3_FILE_OVERWRITE=False in step 1 and the never-replacing saves ' +
+        '(HEAD per candidate), raw with a conditional PUT per candidate there (HEAD + PUT where the server ignores If-None-Match), ' +
+        'both overwrite in the other distinct saves; django-storages uploads through boto3 (8 MiB parts, 10 threads), reading a file downloads it whole (HEAD + ranged GETs) ' +
         'before chunks() cuts it; raw uses `new Upload()` (5 MiB parts, 4 in flight) and hashes the GET body\'s own chunks; ' +
         'filefield saves through FieldFile (a ledger claim per candidate name, then the upload) with the driver\'s defaults ' +
         '(a file on disk: 8 MiB parts read by range, 4 in flight) and reads with `chunks(1 MiB, { exact: false })` (the body\'s own chunks, as raw). ' +

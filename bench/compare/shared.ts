@@ -6,7 +6,7 @@
 import type { RequestLog } from '@filefield/s3/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-export const STEPS = ['same-name', 'distinct', 'upload', 'read', 'delete', 'orphans', 'url-presigned', 'url-custom'] as const;
+export const STEPS = ['same-name', 'distinct', 'distinct-safe', 'upload', 'read', 'delete', 'orphans', 'url-presigned', 'url-custom'] as const;
 export type StepId = (typeof STEPS)[number];
 
 export interface ColumnConfig {
