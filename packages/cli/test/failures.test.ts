@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFile } from '@filefield/core';
 import type { S3StorageOptions } from '@filefield/s3';
+import { S3FaultProxy } from '@filefield/s3/testing';
 import { describeWith, serviceUrls } from '../../../test-support/services';
 import { fixtureConfig, runCli, startCli } from './support/cli';
 import { openWorld, type TestWorld } from './support/worlds';
@@ -177,6 +178,47 @@ describeWith('postgres', 'failing deletions and a storage that cannot be reached
       expect(result.stderr).toMatch(/^filefield: error: role "filefield_cli_nobody" does not exist$/m);
       if (!args.includes('--verbose')) expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expectNoSecret(result.stdout, result.stderr);
+    }
+  }, TIMEOUT);
+});
+
+describeWith('postgres', 'a second signal while a pass is held [postgres × s3rver]', () => {
+  let world: TestWorld;
+  let options: S3StorageOptions;
+  let proxy: S3FaultProxy;
+  beforeAll(async () => {
+    world = await openWorld('postgres', 's3');
+    if (world.world.storage.kind !== 's3') throw new Error('expected an S3 world');
+    options = world.world.storage.options;
+    proxy = await S3FaultProxy.start({ target: options.endpointUrl! });
+  }, TIMEOUT);
+  afterAll(async () => {
+    await proxy?.stop();
+    await world?.close();
+  }, TIMEOUT);
+
+  test('sweep --watch exits 130 at once, without waiting for the held deletion; the file stays, leased, for a later pass', async () => {
+    const doc = new world.Doc();
+    const name = await doc.file.save('held.txt', new ContentFile('deleted by a later pass'));
+    await world.dataSource.manager.remove(doc);
+    // DeleteObjects is a POST: the pass waits on it until the proxy is stopped.
+    const held = proxy.inject({ match: { method: 'POST' }, fault: { kind: 'stall' } });
+    const throughProxy = world.withStorage({ kind: 's3', options: { ...options, endpointUrl: proxy.endpoint } });
+    const watch = startCli([...config, 'sweep', '--watch', '--interval', '100ms'], { world: throughProxy });
+    try {
+      await held.waitForHits(1, TIMEOUT);
+      watch.child.kill('SIGTERM');
+      await watch.waitFor(/SIGTERM: finishing the pass under way, then exiting/);
+      watch.child.kill('SIGTERM');
+      const result = await watch.exited;
+      expect(result.code).toBe(130);
+      expect(result.stderr).toContain('SIGTERM again: exiting without finishing the pass');
+      expect(result.stderr).not.toContain('stopped (SIGTERM)');
+      expect(await world.storage.exists(name)).toBe(true);
+      const status = JSON.parse((await runCli([...config, 'ledger', 'status', '--json'], { world: world.world })).stdout);
+      expect(status.files.deleting).toBe(1);
+    } finally {
+      watch.child.kill('SIGKILL');
     }
   }, TIMEOUT);
 });
