@@ -55,7 +55,8 @@ export class Session {
     if (byId.size === 0) {
       throw new ConfigurationError(
         "The config's open() installed no file fields (no reference source uses a storage): install filefield in it " +
-          '(TypeORM: installFileFields(dataSource, { sweeper: false }); Prisma: $extends(fileFields(…, { sweeper: false }))), with the entities or models that have file fields.',
+          '(TypeORM: installFileFields(dataSource, { sweeper: false }); Prisma: $extends(fileFields(…, { sweeper: false }))), with the entities or models that have file fields. ' +
+          'An installation given a `references` registry of its own registers there: return that registry from open() as `references`.',
       );
     }
     const named: NamedStorage[] = [];

@@ -39,6 +39,27 @@ describeEachWorld('filefield operations', (open, kind) => {
     expect(stray.stderr.trim()).toMatch(/^filefield: ConfigurationError: The config names storage 'stray' \(id instance:[^)]+\), which none of the app's file fields uses; the CLI only works on storages whose references it can check/);
   }, TIMEOUT);
 
+  test("an app that registers its references on a registry of its own: sweep checks them there when open() passes it, and refuses otherwise", async () => {
+    const kept = new world.Doc();
+    await kept.file.save('own-registry-kept.txt', new ContentFile('still named by a row'));
+    const removed = new world.Doc();
+    const name = await removed.file.save('own-registry-removed.txt', new ContentFile('released'));
+    await world.dataSource.manager.remove(removed);
+
+    const withheld = await runCli([...config, 'sweep'], { world: { ...world.world, ownReferences: 'withheld' } });
+    expect(withheld.code).toBe(2);
+    expect(withheld.stderr.trim()).toMatch(/^filefield: ConfigurationError: The config's open\(\) installed no file fields .* return that registry from open\(\) as `references`\.$/);
+    expect(await world.storage.exists(name)).toBe(true);
+
+    const passed = await runCli([...config, 'sweep', '--json'], { world: { ...world.world, ownReferences: 'passed' } });
+    expect(passed.code).toBe(0);
+    const report = JSON.parse(passed.stdout);
+    expect(report.failed).toBe(0);
+    expect(report.deleted).toBeGreaterThanOrEqual(1);
+    expect(await world.storage.exists(name)).toBe(false);
+    expect(await world.storage.exists(kept.file.name!)).toBe(true);
+  }, TIMEOUT);
+
   test('ledger status counts an upload whose row never committed as claimed', async () => {
     const doc = new world.Doc();
     await doc.file.save('claimed.txt', new ContentFile('uploaded, row not saved'), { save: false });
