@@ -210,6 +210,24 @@ export abstract class Storage {
     return this.objectExists(this.checkName(name));
   }
 
+  /**
+   * Copy the file `source` to `destination`, a new file written with this storage's settings;
+   * `FileNotFoundError` when `source` does not exist. Pass a free name (`getAvailableName` with
+   * a claim): this default streams the bytes through the app and refuses a taken destination
+   * with `FileExistsError`, but a driver's native copy may not be able to tell (S3's CopyObject
+   * sends If-None-Match, which not every S3 server checks on a copy). Direct uploads check and attach a copy,
+   * which the client's still-valid upload target cannot reach.
+   */
+  async copy(source: string, destination: string, options: CallOptions = {}): Promise<void> {
+    this.checkName(source);
+    this.checkName(destination);
+    const { signal } = options;
+    await abortable(signal, 'save', destination, async () => {
+      const body = await this.readObject(source, { signal });
+      await this.writeObject(destination, await toContentSource(body), { exclusive: true, signal });
+    });
+  }
+
   /** Delete the file; deleting a name that does not exist is not an error. */
   async delete(name: string, options: CallOptions = {}): Promise<void> {
     this.checkName(name);

@@ -2,16 +2,20 @@
  * Direct uploads: the browser sends the bytes to the storage (an S3 presigned POST) and the app
  * only decides and checks.
  *
- * 1. `issue(row.avatar, { filename })`: the server picks the name (uploadTo, a free name) and
- *    claims it in the ledger *before* anything is uploaded, so an upload never attached is swept
- *    once the claim expires; then asks the storage for an upload target limited to that name, the
- *    size range and the content type of the name's extension; then signs a token (upload-tokens.ts).
+ * 1. `issue(row.avatar, { filename })`: the server picks a staging name for the upload (the
+ *    field's name for the file, uploadTo applied, plus `.upload`, made free) and claims it in the
+ *    ledger *before* anything is uploaded, so an upload never attached is swept once the claim
+ *    expires; then asks the storage for an upload target limited to that name, the size range
+ *    and the content type of the file's extension; then signs a token (upload-tokens.ts).
  * 2. The browser POSTs the file to the target, and sends the token back with its form.
  * 3. `attach(row.avatar, token)`: verifies the token (signature, expiry, this field, this
- *    storage, this subject), checks what arrived (its size, and the type its first bytes sniff
- *    as, read by range), and assigns the name to the field, so the row's save references it. A
- *    file that fails a check is handed to the sweeper (its claim abandoned), which deletes it
- *    unless a row names it.
+ *    storage, this subject), copies the upload inside the storage to the field's own free name
+ *    (claimed), checks the copy (its size, and the type its first bytes sniff as, read by range)
+ *    and assigns its name to the field, so the row's save references it. The target stays
+ *    usable until it expires, but it only reaches the staging name: what a row names is the copy
+ *    that was checked. A copy that fails a check is handed to the sweeper (its claim abandoned).
+ *    The staging upload is kept until the token expires (a retried attach, or a corrected upload
+ *    through the same target, still finds it) and swept then.
  *
  * Storages without `createUploadTarget` (filesystem, memory) are refused with a clear error:
  * they take uploads through the app anyway, with `receiveMultipart`.
@@ -57,6 +61,9 @@ export interface SubjectOptions {
 
 const DEFAULT_EXPIRES_IN = 600;
 
+/** What a staging name adds to the field's name for the file (`avatars/me.png.upload`). */
+const STAGING_SUFFIX = '.upload';
+
 export class DirectUploads {
   private readonly tokens: UploadTokens;
   private readonly validators: readonly FileValidator[];
@@ -96,13 +103,13 @@ export class DirectUploads {
     for (const validator of this.validators) validator.validateName?.(field.property, filename);
     const generated = field.generateFilename(file.instance, filename);
     // Claimed before the target exists: from here on, an upload that is never attached is the sweeper's.
-    const name = await storage.getAvailableName(generated, field.maxLength, this.ledger?.nameClaim(storage));
+    const name = await storage.getAvailableName(`${generated}${STAGING_SUFFIX}`, undefined, this.ledger?.nameClaim(storage));
     const expiresAt = new Date(this.clock() + this.expiresIn * 1000);
     const target = await storage.createUploadTarget(name, {
       maxSize: this.maxSize,
       minSize: this.minSize,
       // The server's choice, by the extension it kept: the client's declared type is not stored.
-      contentType: mimeLookup(name) || 'application/octet-stream',
+      contentType: mimeLookup(generated) || 'application/octet-stream',
       expiresIn: this.expiresIn,
     });
     const token = this.tokens.sign({ s: storage.id, n: name, f: field.label, u: options.subject ?? '', fn: filename, exp: expiresAt.getTime() });
@@ -112,7 +119,8 @@ export class DirectUploads {
   /**
    * Check the upload a token was issued for and assign it to `file` (not saved: the row's save
    * references it). Throws `UploadTokenError` (403) for a token that does not verify here, and
-   * `FileValidationError` for an upload that did not arrive or fails a validator (deleted then).
+   * `FileValidationError` for an upload that did not arrive or fails a validator (its copy is
+   * then handed to the sweeper, and the token may be attached again with a corrected upload).
    */
   async attach(file: FieldFile, token: unknown, options: SubjectOptions = {}): Promise<ReceivedFile> {
     const { field, storage } = file;
@@ -120,26 +128,37 @@ export class DirectUploads {
     if (claims.f !== field.label) throw new UploadTokenError(`The upload token was issued for another field, not ${field.label}.`, field.property);
     if (claims.s !== storage.id) throw new UploadTokenError('The upload token was issued for another storage.', field.property);
     if (claims.u !== (options.subject ?? '')) throw new UploadTokenError('The upload token was issued to someone else.', field.property);
-    const name = claims.n;
+    const upload = claims.n;
+    // Once checked, the staging upload stays until the token expires (for a retried attach, or a
+    // corrected upload through the same target), then it is the sweeper's. Without a ledger
+    // nothing would sweep it, so it goes at once.
+    const dropUpload = () =>
+      this.ledger ? this.ledger.abandon([{ storage, name: upload }], { claimUntil: claims.exp }) : storage.delete(upload);
+    const name = await storage.getAvailableName(field.generateFilename(file.instance, claims.fn), field.maxLength, this.ledger?.nameClaim(storage));
+    // What a refused or failed copy may have left: the sweeper checks it at once, and keeps it
+    // only if a row names it. Without a ledger nothing can name it yet, so it goes now.
+    const dropCopy = () => (this.ledger ? this.ledger.abandon([{ storage, name }]) : storage.delete(name));
     let size: number;
+    let head: Buffer;
     try {
+      // A copy the target cannot reach: the client may send to its target again until it
+      // expires, and a row must keep naming the bytes that were checked.
+      await storage.copy(upload, name);
       size = await storage.size(name);
+      head = size === 0 ? Buffer.alloc(0) : await readHead(file, name);
     } catch (error) {
+      await dropCopy().catch(() => undefined);
       if (!(error instanceof FileNotFoundError)) throw error;
       throw new FileValidationError('E_MISSING_FILE', `The upload for '${field.property}' has not arrived; send the file to the upload target first.`, { field: field.property });
     }
-    const head = size === 0 ? Buffer.alloc(0) : await readHead(file, name);
     const sniffedTypes = sniffContentTypes(head);
     try {
       validateFile(this.validators, { field: field.property, filename: claims.fn, head, sniffedTypes, size });
     } catch (error) {
-      // Refused. With a ledger the sweeper deletes the object, and only if no row names it: the
-      // same token may have been attached to a row before the client replaced the upload through
-      // its still-valid target. Without one nothing can name it yet, so it goes now.
-      if (this.ledger) await this.ledger.abandon([{ storage, name }]).catch(() => undefined);
-      else await storage.delete(name).catch(() => undefined);
+      await Promise.all([dropCopy().catch(() => undefined), dropUpload().catch(() => undefined)]);
       throw error;
     }
+    await dropUpload().catch(() => undefined);
     file.name = name;
     return { field: field.property, filename: claims.fn, name, size, contentType: sniffedTypes[0] };
   }

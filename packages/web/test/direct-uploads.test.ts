@@ -60,20 +60,22 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
     const profile = fresh();
     const issued = await uploads.issue(profile.avatar, { filename: 'my face.png' }, { subject: 'ada' });
     expect(issued.target).toMatchObject({ method: 'POST', fileField: 'file' });
-    expect(issued.target.fields.key).toBe(`${storage.location}/avatars/my_face.png`);
+    // The target reaches a staging name only; the field gets a checked copy under its own name.
+    expect(issued.target.fields.key).toBe(`${storage.location}/avatars/my_face.png.upload`);
     expect(issued.target.fields['Content-Type']).toBe('image/png');
     // Claimed before a byte is uploaded.
-    expect(await world.ledgerRows()).toContainEqual({ name: 'avatars/my_face.png', state: 'present', claimExpired: false });
+    expect(await world.ledgerRows()).toContainEqual({ name: 'avatars/my_face.png.upload', state: 'present', claimExpired: false });
     const posted = await postToTarget(issued.target, pngBytes(10_000));
     expect(posted.status).toBe(204);
     const attached = await uploads.attach(profile.avatar, issued.token, { subject: 'ada' });
     expect(attached).toEqual({ field: 'avatar', filename: 'my_face.png', name: 'avatars/my_face.png', size: 10_000, contentType: 'image/png' });
     expect(profile.avatar.name).toBe('avatars/my_face.png');
+    expect((await profile.avatar.open().read()).equals(pngBytes(10_000))).toBe(true);
     await world.dataSource.manager.save(profile);
     expect((await world.ledgerRows()).find((row) => row.name === 'avatars/my_face.png')).toEqual({ name: 'avatars/my_face.png', state: 'present', claimExpired: null });
-    // A second issue for the same file name gets another free name.
+    // A second issue for the same file name gets another free staging name.
     const second = await uploads.issue(fresh().avatar, { filename: 'my face.png' }, { subject: 'ada' });
-    expect(second.target.fields.key).toMatch(/avatars\/my_face_[A-Za-z0-9]{7}\.png$/);
+    expect(second.target.fields.key).toMatch(/avatars\/my_face\.png_[A-Za-z0-9]{7}\.upload$/);
   }, TIMEOUT);
 
   it('refuses forged, tampered, expired and misdirected tokens (403) and never assigns the name', async () => {
@@ -135,13 +137,27 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
     expect((await postToTarget(issued.target, pdfBytes(3000))).status).toBe(204);
     const error = await uploads.attach(profile.avatar, issued.token).catch((caught: unknown) => caught);
     expect(httpError(error)).toMatchObject({ status: 415, body: { error: { code: 'E_FILE_TYPE' } } });
+    // The refused copy is the sweeper's at once; the staging upload once the token has expired.
     expect(await world.ledgerRows()).toContainEqual({ name: 'avatars/sneaky.png', state: 'present', claimExpired: true });
     expect(profile.avatar.name).toBeNull();
     await world.installation.sweep();
     expect(await storage.exists('avatars/sneaky.png')).toBe(false);
+    expect(await storage.exists('avatars/sneaky.png.upload')).toBe(true);
+    await world.installation.sweep({ now: issued.expiresAt.getTime() + 1000 });
+    expect(await storage.exists('avatars/sneaky.png.upload')).toBe(false);
   }, TIMEOUT);
 
-  it('a refused attach never deletes a file a row names: the token attached and saved before, the upload replaced since', async () => {
+  it('a refused upload can be corrected through the same target and attached again with the same token', async () => {
+    const profile = fresh();
+    const issued = await uploads.issue(profile.avatar, { filename: 'second try.png' });
+    expect((await postToTarget(issued.target, pdfBytes(3000))).status).toBe(204);
+    await expect(uploads.attach(profile.avatar, issued.token)).rejects.toMatchObject({ code: 'E_FILE_TYPE' });
+    expect((await postToTarget(issued.target, pngBytes(2000))).status).toBe(204);
+    await expect(uploads.attach(profile.avatar, issued.token)).resolves.toMatchObject({ size: 2000, contentType: 'image/png' });
+    expect((await profile.avatar.open().read()).equals(pngBytes(2000))).toBe(true);
+  }, TIMEOUT);
+
+  it('the upload replaced through its still-valid target after attach: the row keeps the checked bytes, and a refused attach deletes nothing it names', async () => {
     const kept = fresh();
     const issued = await uploads.issue(kept.avatar, { filename: 'replaced.png' }, { subject: 'ada' });
     expect((await postToTarget(issued.target, pngBytes(1000))).status).toBe(204);
@@ -152,7 +168,9 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
     const error = await uploads.attach(fresh().avatar, issued.token, { subject: 'ada' }).catch((caught: unknown) => caught);
     expect(httpError(error)).toMatchObject({ status: 415 });
     await world.installation.sweep({ now: Date.now() + world.installation.ledger.gracePeriod + 1000 });
-    expect(await storage.exists(kept.avatar.name!)).toBe(true);
+    const reloaded = await world.dataSource.manager.findOneByOrFail(world.Profile, { id: kept.id });
+    expect(reloaded.avatar.name).toBe(kept.avatar.name);
+    expect((await reloaded.avatar.open().read()).equals(pngBytes(1000))).toBe(true);
   }, TIMEOUT);
 
   it('the size limit: refused by the server where it enforces the policy, by attach otherwise', async () => {
@@ -193,12 +211,12 @@ function suite(kind: DatabaseKind, server: () => S3Server) {
   it('an upload never attached is swept once its claim expires', async () => {
     const issued = await uploads.issue(fresh().avatar, { filename: 'forgotten.png' });
     await postToTarget(issued.target, pngBytes(500));
-    expect(await storage.exists('avatars/forgotten.png')).toBe(true);
+    expect(await storage.exists('avatars/forgotten.png.upload')).toBe(true);
     // Not before the grace period: it might still be attached.
     await world.installation.sweep();
-    expect(await storage.exists('avatars/forgotten.png')).toBe(true);
+    expect(await storage.exists('avatars/forgotten.png.upload')).toBe(true);
     await world.installation.sweep({ now: Date.now() + world.installation.ledger.gracePeriod + 1000 });
-    expect(await storage.exists('avatars/forgotten.png')).toBe(false);
+    expect(await storage.exists('avatars/forgotten.png.upload')).toBe(false);
     // The attached and saved one stays.
     expect(await storage.exists('avatars/my_face.png')).toBe(true);
   }, TIMEOUT);

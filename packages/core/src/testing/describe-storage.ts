@@ -221,6 +221,17 @@ export function describeStorage(label: string, factory: StorageFactory, options:
       await expect(storage.size(name)).rejects.toMatchObject({ code: 'E_FILE_NOT_FOUND' });
     }, timeout);
 
+    it('copy: the bytes under a new name, the source kept; a missing source is FileNotFoundError', async () => {
+      const source = `${dir}/copy/source file ü.txt`;
+      await storage.save(source, 'copied bytes');
+      await storage.copy(source, `${dir}/copy/copied.txt`);
+      expect((await storage.open(`${dir}/copy/copied.txt`).read()).toString()).toBe('copied bytes');
+      expect((await storage.open(source).read()).toString()).toBe('copied bytes');
+      await expect(storage.copy(`${dir}/copy/missing.txt`, `${dir}/copy/never.txt`)).rejects.toBeInstanceOf(FileNotFoundError);
+      expect(await storage.exists(`${dir}/copy/never.txt`)).toBe(false);
+      await expect(storage.copy(source, '../escape.txt')).rejects.toBeInstanceOf(SuspiciousFileOperation);
+    }, timeout);
+
     it('deleteMany deletes every name, missing ones included, and reports each', async () => {
       const names = [`${dir}/many/a.txt`, `${dir}/many/b.txt`, `${dir}/many/deep/c.txt`];
       for (const name of names) await storage.save(name, name);
