@@ -215,8 +215,8 @@ export abstract class Storage {
    * `FileNotFoundError` when `source` does not exist. Pass a free name (`getAvailableName` with
    * a claim): this default streams the bytes through the app and refuses a taken destination
    * with `FileExistsError`, but a driver's native copy may not be able to tell (S3's CopyObject
-   * sends If-None-Match, which not every S3 server checks on a copy). Direct uploads check and attach a copy,
-   * which the client's still-valid upload target cannot reach.
+   * sends If-None-Match, which not every S3 server checks on a copy). Direct uploads check and
+   * attach a copy, which the client's still-valid upload target cannot reach.
    */
   async copy(source: string, destination: string, options: CallOptions = {}): Promise<void> {
     this.checkName(source);
