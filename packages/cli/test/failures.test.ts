@@ -18,6 +18,13 @@ const config = fixtureConfig('typeorm');
 const FAKE_SECRET = 'FAKE-SECRET-KEY-9f2c71d0e4b8a6';
 const DB_SECRET = 'wrong-db-password-5e1a9c';
 
+/** A PostgreSQL × s3rver world and its S3 options (which the tests point elsewhere). */
+async function openS3World(): Promise<{ world: TestWorld; options: S3StorageOptions }> {
+  const world = await openWorld('postgres', 's3');
+  if (world.world.storage.kind !== 's3') throw new Error('expected an S3 world');
+  return { world, options: world.world.storage.options };
+}
+
 function expectNoSecret(...outputs: string[]): void {
   for (const output of outputs) {
     expect(output).not.toContain(FAKE_SECRET);
@@ -93,9 +100,7 @@ describeWith('postgres', 'failing deletions and a storage that cannot be reached
   let world: TestWorld;
   let options: S3StorageOptions;
   beforeAll(async () => {
-    world = await openWorld('postgres', 's3');
-    if (world.world.storage.kind !== 's3') throw new Error('expected an S3 world');
-    options = world.world.storage.options;
+    ({ world, options } = await openS3World());
   }, TIMEOUT);
   afterAll(() => world?.close(), TIMEOUT);
 
@@ -187,9 +192,7 @@ describeWith('postgres', 'a second signal while a pass is held [postgres × s3rv
   let options: S3StorageOptions;
   let proxy: S3FaultProxy;
   beforeAll(async () => {
-    world = await openWorld('postgres', 's3');
-    if (world.world.storage.kind !== 's3') throw new Error('expected an S3 world');
-    options = world.world.storage.options;
+    ({ world, options } = await openS3World());
     proxy = await S3FaultProxy.start({ target: options.endpointUrl! });
   }, TIMEOUT);
   afterAll(async () => {
