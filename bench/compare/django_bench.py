@@ -2,7 +2,8 @@
 """bench/compare, the django-storages column: a Django model with a FileField on S3Boto3Storage.
 
 Run by bench/compare/dist/run.js with BENCH_COLUMN (JSON, the ColumnConfig of shared.ts) in the
-environment; prints one JSON line (the ColumnResult of shared.ts) on stdout. Django is configured
+environment; before each step it prints a gate line and waits for the driver's go on stdin, as
+shared.ts does; last it prints one JSON line (the ColumnResult of shared.ts). Django is configured
 in-process (SQLite in memory, the models' tables made by the schema editor), so no project or
 app directory is needed. Needs Debian's python3-django, python3-django-storages and
 python3-boto3 (Django 3.2, django-storages 1.13.2, boto3 1.26): run it with /usr/bin/python3.
@@ -94,6 +95,11 @@ def main():
         raise RuntimeError('bench/compare measures peak RSS from /proc/self/status (Linux)')
 
     def step(name, work):
+        # The driver's gate (shared.ts): announce the step, wait for the go on stdin.
+        sys.stdout.write(json.dumps({'gate': name}) + '\n')
+        sys.stdout.flush()
+        if not sys.stdin.readline():
+            raise RuntimeError(f'bench/compare: the driver closed stdin before step {name}')
         requests.clear()
         # Linux: resets the peak RSS (VmHWM) to the current RSS, as shared.ts does for Node.
         with open('/proc/self/clear_refs', 'w') as clear:

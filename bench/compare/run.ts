@@ -18,11 +18,14 @@
  *
  * Each server gets BENCH_ROUNDS rounds; every round starts a fresh server (radosgw keeps objects,
  * and deleted ones until its garbage collection, in a 4 GiB RAM store that repeated large uploads
- * would fill) and runs the three columns one after the other, each in a fresh process with its
- * own key prefix, in an order rotated every round: the machine's other work then falls on every
- * column alike. Each column process makes an unmeasured warm-up pass first (the same steps with
- * 10 saves and a 20 MiB file) so that connections, code paths and the JIT are warm. Requests are
- * counted in the clients (Node: recordRequests on the handler; boto3: the before-send event).
+ * would fill) and the three columns' processes, each with its own key prefix. The columns take
+ * each step in turn, one at a time (a gate before every step: shared.ts), in an order rotated at
+ * every step and every round: the same step of the three columns runs within seconds, each alone
+ * on the machine and on the server, so the machine's drift (other work, a VM host's steal) falls
+ * on them alike, and the table's ratios are the median of the rounds' ratios. Each column makes an
+ * unmeasured warm-up pass first (the same steps with 10 saves and a 20 MiB file, gated too) so
+ * that connections, code paths and the JIT are warm. Requests are counted in the clients (Node:
+ * recordRequests on the handler; boto3: the before-send event).
  *
  * Environment: BENCH_SERVERS (radosgw,s3rver), BENCH_ROUNDS (6), BENCH_SAVES (300),
  * BENCH_BIG_MIB (200), BENCH_ORPHANS (10000 on radosgw), BENCH_S3RVER_ORPHANS (1000: s3rver answers
@@ -44,12 +47,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { startS3rver } from '@filefield/s3/testing';
 import pLimit from 'p-limit';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { type ColumnConfig, type ColumnResult, STEPS, type StepId } from './shared';
 
@@ -217,27 +221,116 @@ async function writeRandomFile(path: string, mib: number): Promise<string> {
   return hash.digest('hex');
 }
 
-function runColumn(column: Column, config: ColumnConfig): Promise<ColumnResult> {
-  const [command, args] =
-    column === 'django' ? [PYTHON, [join(__dirname, '..', 'django_bench.py')]] : [process.execPath, [join(__dirname, `${column}-column.js`)]];
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, BENCH_COLUMN: JSON.stringify(config), PYTHONDONTWRITEBYTECODE: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-  return new Promise((resolvePromise, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (code !== 0) return reject(new Error(`${column} column failed (exit ${code ?? signal})`));
-      try {
-        resolvePromise(JSON.parse(output.trim().split('\n').pop()!) as ColumnResult);
-      } catch (error) {
-        reject(new Error(`${column} column printed no result: ${output.slice(-500)}`, { cause: error }));
-      }
+/** What a column process printed last: it waits at a gate, or it is done. */
+type ColumnEvent = { gate: StepId } | { result: ColumnResult };
+
+/**
+ * One column's process for one round. It prints a gate line before each step and waits for a go
+ * on stdin (shared.ts); its last line is its result.
+ */
+class ColumnProcess {
+  private readonly child: ChildProcess;
+  private readonly events: ColumnEvent[] = [];
+  private waiter: { resolve: (event: ColumnEvent) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private output = '';
+
+  constructor(readonly column: Column, config: ColumnConfig) {
+    const [command, args] =
+      column === 'django' ? [PYTHON, [join(__dirname, '..', 'django_bench.py')]] : [process.execPath, [join(__dirname, `${column}-column.js`)]];
+    this.child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_COLUMN: JSON.stringify(config), PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
-  });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => this.line(line));
+    this.child.once('error', (error) => this.fail(error));
+    this.child.once('exit', (code, signal) => {
+      if (code !== 0) this.fail(new Error(`${column} column failed (exit ${code ?? signal})`));
+      else this.fail(new Error(`${column} column exited without a result: ${this.output.slice(-500)}`));
+    });
+  }
+
+  /** The next gate the column waits at, or its result. */
+  next(): Promise<ColumnEvent> {
+    const event = this.events.shift();
+    if (event) return Promise.resolve(event);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  go(): void {
+    this.child.stdin!.write('go\n');
+  }
+
+  /** Give back an event `next()` took, to be taken again first. */
+  pushBack(event: ColumnEvent): void {
+    this.events.unshift(event);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+
+  private line(line: string): void {
+    this.output += `${line}\n`;
+    let event: ColumnEvent;
+    try {
+      const parsed = JSON.parse(line) as { gate?: StepId; column?: string };
+      if (parsed.gate !== undefined) event = { gate: parsed.gate };
+      else if (parsed.column !== undefined) event = { result: parsed as ColumnResult };
+      else return;
+    } catch {
+      return;
+    }
+    if ('result' in event) this.child.stdin!.end();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) waiter.resolve(event);
+    else this.events.push(event);
+  }
+
+  private fail(error: Error): void {
+    if (this.events.some((event) => 'result' in event)) return;
+    this.failure ??= error;
+    this.waiter?.reject(error);
+    this.waiter = undefined;
+  }
+}
+
+/**
+ * One round: every column's process starts, then the columns take each step in turn, one at a
+ * time, in an order rotated at every step (and every round), so the same step of the three
+ * columns runs within seconds, each alone on the machine and on the server.
+ */
+async function runRound(columns: Column[], configs: Map<Column, ColumnConfig>, round: number): Promise<Map<Column, ColumnResult>> {
+  const workers = columns.map((column) => new ColumnProcess(column, configs.get(column)!));
+  const results = new Map<Column, ColumnResult>();
+  try {
+    for (let turn = 0; results.size < workers.length; turn += 1) {
+      const active = workers.filter((worker) => !results.has(worker.column));
+      let stepId: StepId | undefined;
+      for (let i = 0; i < active.length; i += 1) {
+        const worker = active[(i + round + turn) % active.length];
+        const event = await worker.next();
+        if ('result' in event) {
+          results.set(worker.column, event.result);
+          continue;
+        }
+        // Every column runs the same steps in the same order: a mismatch would compare unlike steps.
+        if (stepId !== undefined && event.gate !== stepId) throw new Error(`${worker.column} is at step ${event.gate}, the others at ${stepId}`);
+        stepId = event.gate;
+        worker.go();
+        // Its step, and what it does before its next step, end before the next column starts.
+        const after = await worker.next();
+        if ('result' in after) results.set(worker.column, after.result);
+        else worker.pushBack(after);
+      }
+    }
+  } finally {
+    for (const worker of workers) worker.kill();
+  }
+  return results;
 }
 
 async function pythonProblem(): Promise<string | undefined> {
@@ -319,9 +412,11 @@ function table(run: ServerRun, columns: Column[]): string {
       if (URL_STEPS.includes(id)) return `${time}<br>${((median(steps.map((s) => s.ms)) * 1000) / URLS).toFixed(1)} µs per call`;
       return `${time}<br>${requestCell(steps.map((s) => s.requests))}<br>${rss}`;
     });
+    // Per round, then the median: a round's columns took the step within seconds of each other.
     const ratios = ratioColumns.map((other) => {
-      const ours = median(stepValues('filefield', id).map((s) => s.ms));
-      return `${(ours / median(stepValues(other, id).map((s) => s.ms))).toFixed(2)}×`;
+      const theirs = stepValues(other, id);
+      const perRound = stepValues('filefield', id).map((s, round) => s.ms / theirs[round].ms);
+      return `${median(perRound).toFixed(2)}× (${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`;
     });
     const title = id === 'orphans' ? `${ORPHANS[run.server].toLocaleString('en')} ${STEP_TITLES[id]}` : STEP_TITLES[id];
     lines.push(`| ${title} | ${[...cells, ...ratios].join(' | ')} |`);
@@ -388,10 +483,10 @@ async function main(): Promise<void> {
         try {
           run.origins.add(server.origin.replace(/ at http:\/\/\S+/, ''));
           run.conditionalWrites = await honoursConditionalWrites(server);
-          const order = columns.map((_, i) => columns[(i + round - 1) % columns.length]);
-          for (const column of order) {
+          const configs = new Map<Column, ColumnConfig>();
+          for (const column of columns) {
             const prefix = `r${round}-${column}`;
-            const config: ColumnConfig = {
+            configs.set(column, {
               endpoint: server.endpoint,
               region: server.region,
               accessKeyId: server.accessKeyId,
@@ -411,19 +506,22 @@ async function main(): Promise<void> {
               warmOrphans: WARM.orphans,
               urlCalls: URLS,
               customDomain: CUSTOM_DOMAIN,
-            };
+            });
             await putOrphans(server, prefix, 'warm-orphans', WARM.orphans);
             await putOrphans(server, prefix, 'orphans', ORPHANS[serverName]);
-            loads.push(os.loadavg()[0]);
-            const result = await runColumn(column, config);
+          }
+          loads.push(os.loadavg()[0]);
+          const results = await runRound(columns, configs, round);
+          for (const column of columns) {
+            const result = results.get(column)!;
             run.results[column].push(result);
-            // After every column: a run that fails later keeps what it measured.
-            await saveJson(runs);
-            const left = await countObjects(server, prefix);
+            const left = await countObjects(server, configs.get(column)!.prefix);
             if (left > 0) run.leftovers.push(`round ${round}, ${COLUMN_TITLES[column]}: ${left} objects left after the deletes`);
             const summary = result.steps.map((s) => `${s.step} ${seconds(s.ms)}`).join(', ');
             console.error(`${serverName} round ${round}/${ROUNDS} ${column}: ${summary}`);
           }
+          // After every round: a run that fails later keeps what it measured.
+          await saveJson(runs);
         } finally {
           current = undefined;
           await server.stop();
@@ -443,7 +541,8 @@ async function main(): Promise<void> {
     out.push(`### bench/compare on ${run.server}: ${[...run.origins].join('; ')}`, '');
     out.push(table(run, columns), '');
     out.push(
-      `Median of ${ROUNDS} rounds (min–max in parentheses); requests: the median count per method, every attempt counted; ` +
+      `Median of ${ROUNDS} rounds (min–max in parentheses); ratios: the median of the rounds' ratios (min–max); ` +
+        'requests: the median count per method, every attempt counted; ' +
         'RSS: the largest peak growth over the rounds (VmHWM, reset at the start of the step). ' +
         `Server ${run.conditionalWrites ? 'honours' : 'ignores'} If-None-Match: the raw column renames with ` +
         `${run.conditionalWrites ? 'a conditional PUT per candidate' : 'HEAD per candidate, then PUT'}.`,
@@ -467,8 +566,8 @@ async function main(): Promise<void> {
   }
   out.push(
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM; ` +
-      `load average (1 min) ${startLoad[0].toFixed(2)} at start, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} as columns started, ` +
-      `${endLoad[0].toFixed(2)} at the end (other work ran on the machine: columns alternate, order rotated each round). ` +
+      `load average (1 min) ${startLoad[0].toFixed(2)} at start, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} as rounds started, ` +
+      `${endLoad[0].toFixed(2)} at the end (the columns take each step in turn, one at a time, in an order rotated every step). ` +
       `Node ${process.version}, @aws-sdk/client-s3 ${packageVersion('@aws-sdk/client-s3')}, lib-storage ${packageVersion('@aws-sdk/lib-storage')}, ` +
       `typeorm ${packageVersion('typeorm')}, better-sqlite3 ${packageVersion('better-sqlite3')}; ` +
       (versions

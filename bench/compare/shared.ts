@@ -1,10 +1,12 @@
 /**
  * What the driver (run.ts) and the column processes (raw-column.ts, filefield-column.ts and
- * django_bench.py) agree on: the configuration a column gets in BENCH_COLUMN (JSON) and the one
- * JSON line it prints last on stdout. django_bench.py speaks the same shapes by hand.
+ * django_bench.py) agree on: the configuration a column gets in BENCH_COLUMN (JSON), the gate
+ * line it prints before each step, and the one JSON line it prints last on stdout.
+ * django_bench.py speaks the same shapes by hand.
  */
 import type { RequestLog } from '@filefield/s3/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
 
 export const STEPS = ['same-name', 'distinct', 'distinct-safe', 'upload', 'read', 'delete', 'orphans', 'url-presigned', 'url-custom'] as const;
 export type StepId = (typeof STEPS)[number];
@@ -69,8 +71,26 @@ export function byMethod(log: RequestLog): Record<string, number> {
   return counts;
 }
 
-/** Time `work` and take the requests it sent from `log` (which is reset first). */
+let driver: { lines: Interface; next: AsyncIterator<string> } | undefined;
+
+/**
+ * Wait for the driver's turn: print `{"gate": id}` and read one line from stdin. The driver lets
+ * one column at a time through a gate and waits for it at its next one, so each column measures
+ * a step alone, right after the other columns' same step, and whatever it does between two steps
+ * (unmeasured setup for the next) is over before another column measures.
+ */
+async function gate(id: StepId): Promise<void> {
+  if (!driver) {
+    const lines = createInterface({ input: process.stdin });
+    driver = { lines, next: lines[Symbol.asyncIterator]() };
+  }
+  process.stdout.write(`${JSON.stringify({ gate: id })}\n`);
+  if ((await driver.next.next()).done) throw new Error(`bench/compare: the driver closed stdin before step ${id}`);
+}
+
+/** At the driver's go, time `work` and take the requests it sent from `log` (which is reset first). */
 export async function step(id: StepId, log: RequestLog, work: () => Promise<void>): Promise<StepResult> {
+  await gate(id);
   log.reset();
   const baseline = resetPeakRss();
   const started = performance.now();
@@ -97,6 +117,9 @@ function peakRss(): number {
 /** The one line the driver parses; anything else the column prints goes to stderr. */
 export function emit(result: ColumnResult): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Nothing more to read: stdin no longer keeps the process alive.
+  driver?.lines.close();
+  process.stdin.destroy();
 }
 
 export function fail(error: unknown): void {
