@@ -19,33 +19,11 @@ import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3Storage } from '@filefield/s3';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { MiB, rawClient, startServer } from './shared';
+import { interleave, median, MiB, rawClient, startServer, type Variant } from './shared';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 300);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-type Variant = { label: string; run: (round: number, i: number) => Promise<unknown> };
-
-/** Milliseconds per variant for one round, each call timed on its own. */
-async function interleave(variants: Variant[], round: number, calls: number): Promise<number[]> {
-  const totals = variants.map(() => 0);
-  for (let i = 0; i < calls; i += 1) {
-    for (let k = 0; k < variants.length; k += 1) {
-      const index = (k + i) % variants.length;
-      const started = performance.now();
-      await variants[index].run(round, i);
-      totals[index] += performance.now() - started;
-    }
-  }
-  return totals;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function rows(group: string, variants: Variant[], rounds: number[][], unit: (ms: number) => string): string[] {
   return variants.map((variant, index) => {

@@ -1,7 +1,7 @@
 /**
  * What the bench/s3 scripts share: the server (s3rver in a child process, or the FILEFIELD_S3_*
  * one), a raw client configured as a hand-written integration would be, cleanup, radosgw's
- * garbage collection, and small formatting helpers.
+ * garbage collection, call-by-call interleaving and small formatting helpers.
  */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { S3StorageOptions } from '@filefield/s3';
@@ -101,6 +101,26 @@ export async function collectRadosgwGarbage(): Promise<void> {
   const directory = process.env.FILEFIELD_RADOSGW_DIR;
   if (!directory || process.env.BENCH_SERVER === 's3rver') return;
   await promisify(execFile)('radosgw-admin', ['-c', join(directory, 'ceph.conf'), 'gc', 'process', '--include-all'], { timeout: 120_000 });
+}
+
+/** One way of doing a call, run in turn with the others by `interleave`. */
+export type Variant = { label: string; run: (round: number, i: number) => Promise<unknown> };
+
+/**
+ * Milliseconds per variant for one round of `calls` calls: each call runs every variant once, in
+ * an order rotated per call, each timed on its own, so the machine's drift falls on all alike.
+ */
+export async function interleave(variants: Variant[], round: number, calls: number): Promise<number[]> {
+  const totals = variants.map(() => 0);
+  for (let i = 0; i < calls; i += 1) {
+    for (let k = 0; k < variants.length; k += 1) {
+      const index = (k + i) % variants.length;
+      const started = performance.now();
+      await variants[index].run(round, i);
+      totals[index] += performance.now() - started;
+    }
+  }
+  return totals;
 }
 
 export function median(values: number[]): number {

@@ -1,5 +1,5 @@
 /**
- * bench/compare/in-process: the compare's small saves and its read, variant by variant in one
+ * bench/s3/compare-in-process: bench/compare's small saves and its read, variant by variant in one
  * process, so that what filefield adds can be told apart from the drift between processes.
  *
  *   eval "$(bash .ci/radosgw.sh start)"; npm run bench:compare:in-process
@@ -15,25 +15,24 @@
  * of the row loaded anew. BENCH_ROUNDS (4) rounds after a warm-up; the tables give the median round
  * and, per round, the ratio to the first row of the group (median, min–max).
  *
- * Server: FILEFIELD_S3_* (radosgw from `.ci/radosgw.sh start`), else s3rver in this process (which
- * ignores If-None-Match). SQLite in memory, as in the compare's columns.
+ * Server: FILEFIELD_S3_* (radosgw from `.ci/radosgw.sh start`), else s3rver in a child process
+ * (which ignores If-None-Match). SQLite in memory, as in the compare's columns.
  */
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type FieldFile, LocalFile, storages } from '@filefield/core';
-import { S3Storage, type S3StorageOptions } from '@filefield/s3';
-import { startS3rver } from '@filefield/s3/testing';
+import { S3Storage } from '@filefield/s3';
 import { FileField, fileFieldLedgerEntities, installFileFields } from '@filefield/typeorm';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { interleave, median, MiB, rawClient, startServer, type Variant, writeRandomFile } from './shared';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 200);
-const MiB = 1024 * 1024;
 
 @Entity('doc')
 class Doc {
@@ -47,28 +46,6 @@ class PlainDoc {
   @Column({ type: 'varchar' }) file!: string;
 }
 
-type Variant = { label: string; run: (round: number, i: number) => Promise<unknown> };
-
-/** Milliseconds per variant for one round, each call timed on its own, the order rotated per call. */
-async function interleave(variants: Variant[], round: number, calls: number): Promise<number[]> {
-  const totals = variants.map(() => 0);
-  for (let i = 0; i < calls; i += 1) {
-    for (let k = 0; k < variants.length; k += 1) {
-      const index = (k + i) % variants.length;
-      const started = performance.now();
-      await variants[index].run(round, i);
-      totals[index] += performance.now() - started;
-    }
-  }
-  return totals;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 /** Rows from `parts` on are parts of the row before them: no ratio. */
 function table(labels: string[], rounds: number[][], unit: (ms: number) => string, base: number, parts = labels.length): string[] {
   return labels.map((label, index) => {
@@ -79,41 +56,9 @@ function table(labels: string[], rounds: number[][], unit: (ms: number) => strin
   });
 }
 
-async function server(): Promise<{ label: string; options: S3StorageOptions; stop: () => Promise<void> }> {
-  const endpoint = process.env.FILEFIELD_S3_ENDPOINT;
-  if (!endpoint) {
-    const handle = await startS3rver();
-    return { label: 's3rver (in process)', options: handle.storageOptions(), stop: () => handle.stop() };
-  }
-  const options: S3StorageOptions = {
-    bucket: `in-process-${Date.now().toString(36)}`,
-    endpointUrl: endpoint,
-    region: process.env.FILEFIELD_S3_REGION ?? 'us-east-1',
-    accessKeyId: process.env.FILEFIELD_S3_ACCESS_KEY_ID ?? '',
-    secretAccessKey: process.env.FILEFIELD_S3_SECRET_ACCESS_KEY ?? '',
-  };
-  const client = rawClient(options);
-  await client.send(new CreateBucketCommand({ Bucket: options.bucket }));
-  client.destroy();
-  // The bucket is left for radosgw.sh stop, which removes the whole server.
-  return { label: process.env.FILEFIELD_S3_SERVER ?? endpoint, options, stop: async () => undefined };
-}
-
-/** As the compare's raw column configures its client. */
-function rawClient(options: S3StorageOptions): S3Client {
-  return new S3Client({
-    endpoint: options.endpointUrl,
-    region: options.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: options.accessKeyId!, secretAccessKey: options.secretAccessKey! },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const target = await server();
+  const target = await startServer('in-process');
   const Bucket = target.options.bucket;
   const client = rawClient(target.options);
   const fieldStorage = new S3Storage({ ...target.options, location: 'field' });
@@ -149,7 +94,7 @@ async function main(): Promise<void> {
 
   const directory = await mkdtemp(join(os.tmpdir(), 'filefield-in-process-'));
   const bigPath = join(directory, 'big.bin');
-  await writeFile(bigPath, randomBytes(BIG_MIB * MiB));
+  await writeRandomFile(bigPath, BIG_MIB * MiB);
   const big = new Doc();
   await big.file.save('big.bin', new LocalFile(bigPath));
   await rm(directory, { recursive: true, force: true });
@@ -184,7 +129,7 @@ async function main(): Promise<void> {
 
   const perSave = (ms: number) => `${((ms / SAVES) * 1000).toFixed(0)} µs per save`;
   const labels = [...saves.map((variant) => variant.label), '… of it, inside its storage’s `save()` (claim + upload)', '… of it, the rest (the row, its reference statement)'];
-  console.log(`### bench/compare/in-process on ${target.label}: ${ROUNDS} rounds, median round; ratio to \`PutObject + row\` per round (min–max)\n`);
+  console.log(`### bench/s3/compare-in-process on ${target.label}: ${ROUNDS} rounds, median round; ratio to \`PutObject + row\` per round (min–max)\n`);
   console.log(`| ${SAVES} distinct 1 KiB saves | median round | ratio |`);
   console.log('|---|---:|---:|');
   for (const line of table(labels, saveRounds, perSave, 1, saves.length)) console.log(line);
