@@ -233,6 +233,7 @@ class ColumnProcess {
   private readonly events: ColumnEvent[] = [];
   private waiter: { resolve: (event: ColumnEvent) => void; reject: (error: Error) => void } | undefined;
   private failure: Error | undefined;
+  private finished = false;
   private output = '';
 
   constructor(readonly column: Column, config: ColumnConfig) {
@@ -251,21 +252,18 @@ class ColumnProcess {
     });
   }
 
-  /** The next gate the column waits at, or its result. */
-  next(): Promise<ColumnEvent> {
-    const event = this.events.shift();
+  /** The gate the column waits at (or will reach next), or its result. */
+  current(): Promise<ColumnEvent> {
+    const event = this.events[0];
     if (event) return Promise.resolve(event);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
+  /** Let the column through the gate it waits at. */
   go(): void {
+    this.events.shift();
     this.child.stdin!.write('go\n');
-  }
-
-  /** Give back an event `next()` took, to be taken again first. */
-  pushBack(event: ColumnEvent): void {
-    this.events.unshift(event);
   }
 
   kill(): void {
@@ -283,15 +281,18 @@ class ColumnProcess {
     } catch {
       return;
     }
-    if ('result' in event) this.child.stdin!.end();
+    if ('result' in event) {
+      this.finished = true;
+      this.child.stdin!.end();
+    }
+    this.events.push(event);
     const waiter = this.waiter;
     this.waiter = undefined;
-    if (waiter) waiter.resolve(event);
-    else this.events.push(event);
+    waiter?.resolve(event);
   }
 
   private fail(error: Error): void {
-    if (this.events.some((event) => 'result' in event)) return;
+    if (this.finished) return;
     this.failure ??= error;
     this.waiter?.reject(error);
     this.waiter = undefined;
@@ -312,7 +313,7 @@ async function runRound(columns: Column[], configs: Map<Column, ColumnConfig>, r
       let stepId: StepId | undefined;
       for (let i = 0; i < active.length; i += 1) {
         const worker = active[(i + round + turn) % active.length];
-        const event = await worker.next();
+        const event = await worker.current();
         if ('result' in event) {
           results.set(worker.column, event.result);
           continue;
@@ -322,9 +323,8 @@ async function runRound(columns: Column[], configs: Map<Column, ColumnConfig>, r
         stepId = event.gate;
         worker.go();
         // Its step, and what it does before its next step, end before the next column starts.
-        const after = await worker.next();
+        const after = await worker.current();
         if ('result' in after) results.set(worker.column, after.result);
-        else worker.pushBack(after);
       }
     }
   } finally {
