@@ -22,13 +22,12 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type FieldFile, LocalFile, storages } from '@filefield/core';
 import { S3Storage } from '@filefield/s3';
 import { FileField, fileFieldLedgerEntities, installFileFields } from '@filefield/typeorm';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { interleave, median, MiB, rawClient, startServer, type Variant, writeRandomFile } from './shared';
+import { interleave, median, MiB, rawClient, sha256, startServer, type Variant, writeRandomFile } from './shared';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -100,11 +99,6 @@ async function main(): Promise<void> {
   await rm(directory, { recursive: true, force: true });
   const bigKey = fieldStorage.key(big.file.name!);
   const repository = dataSource.getRepository(Doc);
-  const sha256 = async (chunks: AsyncIterable<Buffer>) => {
-    const hash = createHash('sha256');
-    for await (const chunk of chunks) hash.update(chunk);
-    return hash.digest('hex');
-  };
   const reads: Variant[] = [
     { label: 'GetObject body', run: async () => sha256((await client.send(new GetObjectCommand({ Bucket, Key: bigKey }))).Body as Readable) },
     { label: '`storage.open().chunks(1 MiB, { exact: false })`', run: () => sha256(fieldStorage.open(big.file.name!).chunks(MiB, { exact: false })) },

@@ -17,9 +17,9 @@
  */
 import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3Storage } from '@filefield/s3';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { interleave, median, MiB, rawClient, startServer, type Variant } from './shared';
+import { interleave, median, MiB, rawClient, sha256, startServer, type Variant } from './shared';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 300);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 200);
@@ -48,11 +48,6 @@ async function main(): Promise<void> {
   ];
 
   const big = await storage.save('big.bin', randomBytes(BIG_MIB * MiB));
-  const sha256 = async (chunks: AsyncIterable<Buffer>) => {
-    const hash = createHash('sha256');
-    for await (const chunk of chunks) hash.update(chunk);
-    return hash.digest('hex');
-  };
   const reads: Variant[] = [
     { label: 'GetObject body', run: async () => sha256((await client.send(new GetObjectCommand({ Bucket, Key: big }))).Body as Readable) },
     { label: '`chunks(1 MiB, { exact: false })`', run: () => sha256(storage.open(big).chunks(MiB, { exact: false })) },
